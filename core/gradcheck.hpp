@@ -1,0 +1,43 @@
+// gradcheck: the tape's gradients against central differences, over the full Jacobian.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "variable.hpp"
+
+namespace tg {
+
+struct GradcheckOptions {
+  double eps = 1e-6;
+  double atol = 1e-5;
+  double rtol = 1e-3;
+};
+
+// How one input fared: its worst Jacobian entry, the one furthest past the tolerance.
+struct GradcheckInputReport {
+  std::size_t input = 0;
+  Shape shape;
+  bool checked = false;         // false when the input does not require grad
+  bool ok = true;
+  std::size_t failures = 0;     // Jacobian entries outside the tolerance
+  Shape worst_element;          // index into the input
+  Shape worst_output;           // index into the output
+  double analytic = 0, numeric = 0, error = 0;
+};
+
+struct GradcheckResult {
+  bool ok = true;
+  std::string report;
+  std::vector<GradcheckInputReport> inputs;
+};
+
+// Compares, for every element of every input that requires grad and every element of the
+// output, the analytic derivative from backward() with (f(x+eps) - f(x-eps)) / 2eps.
+// Entry ok iff |analytic - numeric| <= atol + rtol * |numeric|. Inputs' values are restored;
+// their gradients are cleared.
+GradcheckResult gradcheck(std::function<Variable<double>(const std::vector<Variable<double>>&)> f,
+                          std::vector<Variable<double>> inputs, GradcheckOptions opts = {});
+
+}  // namespace tg
