@@ -1,0 +1,5 @@
+// Every differentiable function of tapegrad.
+#pragma once
+
+#include "arithmetic.hpp"
+#include "broadcast.hpp"

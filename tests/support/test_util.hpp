@@ -1,0 +1,66 @@
+// Helpers shared by the tests: seeded random inputs and tensor comparison.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <tapegrad/tapegrad.hpp>
+
+#include <cmath>
+#include <string>
+
+namespace tg::test {
+
+// A tensor of `shape` with values uniform in [low, high), from `gen`.
+template <class T = double>
+Tensor<T> uniform(const Shape& shape, Generator& gen, double low = -1.0, double high = 1.0) {
+  Tensor<T> t = Tensor<T>::from_shape(shape);
+  for (auto& e : t) e = static_cast<T>(gen.uniform(low, high));
+  return t;
+}
+
+// Uniform values whose magnitude is at least `gap`: keeps inputs away from kinks at 0 (relu, abs).
+template <class T = double>
+Tensor<T> away_from_zero(const Shape& shape, Generator& gen, double gap = 0.1, double high = 1.0) {
+  Tensor<T> t = Tensor<T>::from_shape(shape);
+  for (auto& e : t) e = static_cast<T>((gen.uniform() < 0.5 ? -1 : 1) * gen.uniform(gap, high));
+  return t;
+}
+
+template <class T = double>
+Variable<T> param(Tensor<T> value) {
+  return Variable<T>(std::move(value), true);
+}
+
+// Checks that two tensors have the same shape and agree elementwise within `tol`.
+template <class T>
+void require_close(const Tensor<T>& actual, const Tensor<T>& expected, double tol = 1e-9) {
+  REQUIRE(format_shape(actual.shape()) == format_shape(expected.shape()));
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    INFO("flat element " << i);
+    REQUIRE(static_cast<double>(actual.data()[i]) ==
+            Approx(static_cast<double>(expected.data()[i])).margin(tol).epsilon(tol));
+  }
+}
+
+// Runs gradcheck and fails the test with its report when it does not pass.
+inline void require_gradcheck(const std::function<Variable<double>(const std::vector<Variable<double>>&)>& f,
+                              const std::vector<Variable<double>>& inputs, GradcheckOptions opts = {}) {
+  GradcheckResult r = gradcheck(f, inputs, opts);
+  INFO(r.report);
+  REQUIRE(r.ok);
+}
+
+// Runs `f`, requires that it throws E, and returns the message for further checks.
+template <class E, class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    FAIL("threw the wrong exception type: " << e.what());
+  }
+  FAIL("did not throw");
+  return {};
+}
+
+}  // namespace tg::test
