@@ -23,4 +23,9 @@ class Generator {
   std::mt19937_64 engine_;
 };
 
+// The generator that draws when none is passed (module initialisation): seeded with 0 at start-up,
+// reseeded by manual_seed, like torch.manual_seed.
+Generator& default_generator();
+void manual_seed(std::uint64_t seed);
+
 }  // namespace tg

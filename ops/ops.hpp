@@ -3,3 +3,4 @@
 
 #include "arithmetic.hpp"
 #include "broadcast.hpp"
+#include "threads.hpp"

@@ -1,0 +1,14 @@
+// A 784-256-128-10 ReLU network on MNIST (or Fashion-MNIST). Run with --help for the options.
+#include "mnist_training.hpp"
+
+int main(int argc, char** argv) {
+  example::Config defaults;
+  defaults.epochs = 10;
+  defaults.lr = 1e-3;
+  defaults.batch_size = 128;
+  return example::run(argc, argv, "mnist_mlp", "Trains a 784-256-128-10 ReLU MLP on MNIST.", defaults, [] {
+    using namespace tg::nn;
+    return std::make_shared<Sequential<float>>(Flatten(), Linear(784, 256), ReLU(), Linear(256, 128), ReLU(),
+                                               Linear(128, 10));
+  });
+}

@@ -1,0 +1,35 @@
+// A 2-8-1 network learns XOR: the smallest problem a linear model cannot solve.
+#include <tapegrad/tapegrad.hpp>
+
+#include <cstdio>
+
+int main() {
+  tg::manual_seed(1);
+  tg::nn::Sequential<double> net{tg::nn::Linear<double>(2, 8), tg::nn::Tanh<double>(), tg::nn::Linear<double>(8, 1)};
+  const tg::Variable<double> x(tg::Tensor<double>{{0, 0}, {0, 1}, {1, 0}, {1, 1}});
+  const tg::Variable<double> target(tg::Tensor<double>{{0}, {1}, {1}, {0}});
+
+  tg::optim::AdamOptions options;
+  options.lr = 0.05;
+  tg::optim::Adam optimizer(net.parameters(), options);
+  double loss_value = 0;
+  for (int step = 1; step <= 500; ++step) {
+    optimizer.zero_grad();
+    tg::Variable<double> loss = tg::binary_cross_entropy_with_logits(net(x), target);
+    loss.backward();
+    optimizer.step();
+    loss_value = loss.item();
+    if (step % 100 == 0) std::printf("step %3d  loss %.6f\n", step, loss_value);
+  }
+
+  tg::NoGradGuard no_grad;
+  const tg::Tensor<double> p = tg::sigmoid(net(x)).value();
+  int correct = 0;
+  for (int i = 0; i < 4; ++i) {
+    const int predicted = p(i, 0) > 0.5 ? 1 : 0;
+    correct += predicted == static_cast<int>(target.value()(i, 0));
+    std::printf("%g xor %g -> %.4f (%d)\n", x.value()(i, 0), x.value()(i, 1), p(i, 0), predicted);
+  }
+  std::printf("final loss: %.6f\ncorrect: %d/4\n", loss_value, correct);
+  return correct == 4 ? 0 : 1;
+}
