@@ -3,3 +3,5 @@
 
 #include "arithmetic.hpp"
 #include "broadcast.hpp"
+#include "reduce.hpp"
+#include "shape.hpp"
