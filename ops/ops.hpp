@@ -3,4 +3,6 @@
 
 #include "arithmetic.hpp"
 #include "broadcast.hpp"
+#include "reduce.hpp"
+#include "shape.hpp"
 #include "threads.hpp"

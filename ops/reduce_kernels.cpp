@@ -1,0 +1,130 @@
+#include "reduce_kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tg::detail {
+
+template <class T>
+void sum_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner) {
+  if (inner == 1) {
+    // Contiguous rows: independent partial sums let the compiler vectorise without reassociating.
+    constexpr std::size_t lanes = 16;
+    for (std::size_t o = 0; o < outer; ++o) {
+      const T* row = in + o * n;
+      double acc[lanes] = {};
+      std::size_t k = 0;
+      for (; k + lanes <= n; k += lanes) {
+        for (std::size_t j = 0; j < lanes; ++j) acc[j] += static_cast<double>(row[k + j]);
+      }
+      double total = 0;
+      for (; k < n; ++k) total += static_cast<double>(row[k]);
+      for (std::size_t j = 0; j < lanes; ++j) total += acc[j];
+      out[o] = static_cast<T>(total);
+    }
+    return;
+  }
+  std::vector<double> acc(inner);
+  for (std::size_t o = 0; o < outer; ++o) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (std::size_t k = 0; k < n; ++k) {
+      const T* row = in + (o * n + k) * inner;
+      for (std::size_t i = 0; i < inner; ++i) acc[i] += static_cast<double>(row[i]);
+    }
+    T* dst = out + o * inner;
+    for (std::size_t i = 0; i < inner; ++i) dst[i] = static_cast<T>(acc[i]);
+  }
+}
+
+template <class T>
+void max_middle(const T* in, T* out, std::size_t* index, std::size_t outer, std::size_t n, std::size_t inner) {
+  for (std::size_t o = 0; o < outer; ++o) {
+    const T* base = in + o * n * inner;
+    T* best = out + o * inner;
+    std::size_t* at = index + o * inner;
+    std::copy(base, base + inner, best);
+    std::fill(at, at + inner, std::size_t{0});
+    for (std::size_t k = 1; k < n; ++k) {
+      const T* row = base + k * inner;
+      for (std::size_t i = 0; i < inner; ++i) {
+        const T v = row[i];
+        // Strictly greater keeps the first maximum; the first NaN wins and then stays.
+        if (v > best[i] || (std::isnan(v) && !std::isnan(best[i]))) {
+          best[i] = v;
+          at[i] = k;
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void max_middle_backward(const T* grad, const std::size_t* index, T* out, std::size_t outer, std::size_t n,
+                         std::size_t inner) {
+  for (std::size_t o = 0; o < outer; ++o) {
+    for (std::size_t i = 0; i < inner; ++i) {
+      const std::size_t j = o * inner + i;
+      out[(o * n + index[j]) * inner + i] = grad[j];
+    }
+  }
+}
+
+template <class T>
+void expand_scaled(const T* in, const Shape& in_shape, T* out, const Shape& out_shape, T scale) {
+  const std::size_t total = element_count(out_shape);
+  if (total == 0) return;
+  // Merge neighbouring dimensions that are both broadcast or both kept; drop extents of 1.
+  // Each merged dimension has an extent and a stride into `in` (0 where broadcast).
+  std::vector<std::size_t> extent, stride;
+  std::size_t in_stride = 1;
+  for (std::size_t d = out_shape.size(); d-- > 0;) {
+    if (out_shape[d] == 1) continue;
+    const bool kept = in_shape[d] != 1;
+    const bool merge = !extent.empty() && ((stride.back() != 0) == kept);
+    if (merge) {
+      extent.back() *= out_shape[d];
+    } else {
+      extent.push_back(out_shape[d]);
+      stride.push_back(kept ? in_stride : 0);
+    }
+    if (kept) in_stride *= in_shape[d];
+  }
+  if (extent.empty()) {  // a single element
+    out[0] = in[0] * scale;
+    return;
+  }
+  std::reverse(extent.begin(), extent.end());
+  std::reverse(stride.begin(), stride.end());
+  const std::size_t nd = extent.size();
+  const std::size_t len = extent[nd - 1];
+  const bool copy_row = stride[nd - 1] != 0;
+  std::vector<std::size_t> counter(nd, 0);
+  std::size_t src = 0;
+  for (std::size_t done = 0; done < total; done += len) {
+    if (copy_row) {
+      for (std::size_t i = 0; i < len; ++i) out[done + i] = in[src + i] * scale;
+    } else {
+      std::fill(out + done, out + done + len, in[src] * scale);
+    }
+    // Advance the odometer over the outer dimensions.
+    for (std::size_t d = nd - 1; d-- > 0;) {
+      src += stride[d];
+      if (++counter[d] < extent[d]) break;
+      src -= stride[d] * extent[d];
+      counter[d] = 0;
+    }
+  }
+}
+
+template void sum_middle<float>(const float*, float*, std::size_t, std::size_t, std::size_t);
+template void sum_middle<double>(const double*, double*, std::size_t, std::size_t, std::size_t);
+template void max_middle<float>(const float*, float*, std::size_t*, std::size_t, std::size_t, std::size_t);
+template void max_middle<double>(const double*, double*, std::size_t*, std::size_t, std::size_t, std::size_t);
+template void max_middle_backward<float>(const float*, const std::size_t*, float*, std::size_t, std::size_t,
+                                         std::size_t);
+template void max_middle_backward<double>(const double*, const std::size_t*, double*, std::size_t, std::size_t,
+                                          std::size_t);
+template void expand_scaled<float>(const float*, const Shape&, float*, const Shape&, float);
+template void expand_scaled<double>(const double*, const Shape&, double*, const Shape&, double);
+
+}  // namespace tg::detail

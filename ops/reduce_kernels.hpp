@@ -1,0 +1,42 @@
+// Raw-buffer kernels for the reductions. A tensor reduced over one run of axes is viewed as
+// (outer, n, inner), row-major, and reduced over the middle dimension.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "../core/tensor.hpp"
+
+namespace tg::detail {
+
+// out[o, i] = sum over k of in[o, k, i]; accumulates in double.
+template <class T>
+void sum_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner);
+
+// out[o, i] = max over k of in[o, k, i] and index[o, i] = the first k reaching it (a NaN counts as
+// the maximum, like PyTorch). Needs n >= 1.
+template <class T>
+void max_middle(const T* in, T* out, std::size_t* index, std::size_t outer, std::size_t n, std::size_t inner);
+
+// out (zeroed by the caller, shape (outer, n, inner)) receives grad[o, i] at k = index[o, i].
+template <class T>
+void max_middle_backward(const T* grad, const std::size_t* index, T* out, std::size_t outer, std::size_t n,
+                         std::size_t inner);
+
+// out = scale * in broadcast to `out_shape`; `in_shape` has the same rank, each extent 1 or equal.
+template <class T>
+void expand_scaled(const T* in, const Shape& in_shape, T* out, const Shape& out_shape, T scale);
+
+extern template void sum_middle<float>(const float*, float*, std::size_t, std::size_t, std::size_t);
+extern template void sum_middle<double>(const double*, double*, std::size_t, std::size_t, std::size_t);
+extern template void max_middle<float>(const float*, float*, std::size_t*, std::size_t, std::size_t, std::size_t);
+extern template void max_middle<double>(const double*, double*, std::size_t*, std::size_t, std::size_t,
+                                        std::size_t);
+extern template void max_middle_backward<float>(const float*, const std::size_t*, float*, std::size_t, std::size_t,
+                                                std::size_t);
+extern template void max_middle_backward<double>(const double*, const std::size_t*, double*, std::size_t,
+                                                 std::size_t, std::size_t);
+extern template void expand_scaled<float>(const float*, const Shape&, float*, const Shape&, float);
+extern template void expand_scaled<double>(const double*, const Shape&, double*, const Shape&, double);
+
+}  // namespace tg::detail

@@ -1,0 +1,110 @@
+#include "shape_kernels.hpp"
+
+#include <algorithm>
+
+namespace tg::detail {
+namespace {
+
+// Copies a 2-D strided block (rows x cols, source strides rs and cs) into contiguous `out`,
+// in square tiles so that both the reads and the writes stay in cache.
+template <class T>
+void copy_2d(const T* in, std::size_t rows, std::size_t cols, std::size_t rs, std::size_t cs, T* out) {
+  constexpr std::size_t tile = 32;
+  for (std::size_t r0 = 0; r0 < rows; r0 += tile) {
+    const std::size_t r1 = std::min(rows, r0 + tile);
+    for (std::size_t c0 = 0; c0 < cols; c0 += tile) {
+      const std::size_t c1 = std::min(cols, c0 + tile);
+      for (std::size_t r = r0; r < r1; ++r) {
+        for (std::size_t c = c0; c < c1; ++c) out[r * cols + c] = in[r * rs + c * cs];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void permute_copy(const T* in, const Shape& shape, const Shape& perm, T* out) {
+  const std::size_t total = element_count(shape);
+  if (total == 0) return;
+  Shape in_stride(shape.size());
+  std::size_t s = 1;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    in_stride[d] = s;
+    s *= shape[d];
+  }
+  // Output dimensions with their source strides; drop extents of 1 and merge neighbours that
+  // are also neighbours (in the same order) in the source.
+  std::vector<std::size_t> extent, stride;
+  for (std::size_t d = 0; d < perm.size(); ++d) {
+    const std::size_t e = shape[perm[d]], st = in_stride[perm[d]];
+    if (e == 1) continue;
+    if (!extent.empty() && stride.back() == st * e) {
+      extent.back() *= e;
+      stride.back() = st;
+    } else {
+      extent.push_back(e);
+      stride.push_back(st);
+    }
+  }
+  if (extent.empty() || (extent.size() == 1 && stride[0] == 1)) {  // the order is unchanged
+    std::copy(in, in + total, out);
+    return;
+  }
+  if (extent.size() == 1) {
+    for (std::size_t i = 0; i < total; ++i) out[i] = in[i * stride[0]];
+    return;
+  }
+  // Tiled copies of the last two dimensions, an odometer over the others.
+  const std::size_t nd = extent.size();
+  const std::size_t rows = extent[nd - 2], cols = extent[nd - 1];
+  const std::size_t block = rows * cols;
+  std::vector<std::size_t> counter(nd - 2, 0);
+  std::size_t src = 0;
+  for (std::size_t done = 0; done < total; done += block) {
+    copy_2d(in + src, rows, cols, stride[nd - 2], stride[nd - 1], out + done);
+    for (std::size_t d = nd - 2; d-- > 0;) {
+      src += stride[d];
+      if (++counter[d] < extent[d]) break;
+      src -= stride[d] * extent[d];
+      counter[d] = 0;
+    }
+  }
+}
+
+template <class T>
+void concat_middle(const std::vector<const T*>& parts, const std::vector<std::size_t>& n, T* out,
+                   std::size_t outer, std::size_t inner) {
+  for (std::size_t o = 0; o < outer; ++o) {
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+      const std::size_t len = n[k] * inner;
+      const T* src = parts[k] + o * len;
+      out = std::copy(src, src + len, out);
+    }
+  }
+}
+
+template <class T>
+void split_middle(const T* in, const std::vector<T*>& parts, const std::vector<std::size_t>& n, std::size_t outer,
+                  std::size_t inner) {
+  for (std::size_t o = 0; o < outer; ++o) {
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+      const std::size_t len = n[k] * inner;
+      if (parts[k]) std::copy(in, in + len, parts[k] + o * len);
+      in += len;
+    }
+  }
+}
+
+template void permute_copy<float>(const float*, const Shape&, const Shape&, float*);
+template void permute_copy<double>(const double*, const Shape&, const Shape&, double*);
+template void concat_middle<float>(const std::vector<const float*>&, const std::vector<std::size_t>&, float*,
+                                   std::size_t, std::size_t);
+template void concat_middle<double>(const std::vector<const double*>&, const std::vector<std::size_t>&, double*,
+                                    std::size_t, std::size_t);
+template void split_middle<float>(const float*, const std::vector<float*>&, const std::vector<std::size_t>&,
+                                  std::size_t, std::size_t);
+template void split_middle<double>(const double*, const std::vector<double*>&, const std::vector<std::size_t>&,
+                                   std::size_t, std::size_t);
+
+}  // namespace tg::detail

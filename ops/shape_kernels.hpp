@@ -1,0 +1,36 @@
+// Raw-buffer kernels for the shape ops: permuted copies and concatenation along an axis.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "../core/tensor.hpp"
+
+namespace tg::detail {
+
+// out (row-major, shape[perm[0]], shape[perm[1]], ...) = in (row-major, `shape`) with axes permuted.
+template <class T>
+void permute_copy(const T* in, const Shape& shape, const Shape& perm, T* out);
+
+// Viewing each part as (outer, n_k, inner) and out as (outer, sum n_k, inner): copies the parts
+// into out side by side along the middle dimension, or (split) out back into the parts. A null
+// part pointer in split is skipped.
+template <class T>
+void concat_middle(const std::vector<const T*>& parts, const std::vector<std::size_t>& n, T* out,
+                   std::size_t outer, std::size_t inner);
+template <class T>
+void split_middle(const T* in, const std::vector<T*>& parts, const std::vector<std::size_t>& n, std::size_t outer,
+                  std::size_t inner);
+
+extern template void permute_copy<float>(const float*, const Shape&, const Shape&, float*);
+extern template void permute_copy<double>(const double*, const Shape&, const Shape&, double*);
+extern template void concat_middle<float>(const std::vector<const float*>&, const std::vector<std::size_t>&, float*,
+                                          std::size_t, std::size_t);
+extern template void concat_middle<double>(const std::vector<const double*>&, const std::vector<std::size_t>&,
+                                           double*, std::size_t, std::size_t);
+extern template void split_middle<float>(const float*, const std::vector<float*>&, const std::vector<std::size_t>&,
+                                         std::size_t, std::size_t);
+extern template void split_middle<double>(const double*, const std::vector<double*>&,
+                                          const std::vector<std::size_t>&, std::size_t, std::size_t);
+
+}  // namespace tg::detail

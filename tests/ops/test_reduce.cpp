@@ -1,0 +1,206 @@
+#include "test_util.hpp"
+
+#include <limits>
+
+using namespace tg;
+using Catch::Matchers::Contains;
+using tg::test::message_of;
+
+namespace {
+
+using Vars = std::vector<Variable<double>>;
+
+// A (2, 3, 4) tensor with ties along axes 1 and 2 (e.g. x[0, 1:3, 0] = 5, 5 and x[0, 2, :] = 5, 3, 5, -8).
+Tensor<double> x_values() {
+  return {{{3, -1, 4, 1}, {5, 9, -2, 6}, {5, 3, 5, -8}}, {{9, 7, -9, 3}, {2, 3, 8, 4}, {-6, 2, 6, 4}}};
+}
+
+Tensor<double> reshaped(Tensor<double> t, const Shape& shape) {
+  t.reshape(shape);
+  return t;
+}
+
+}  // namespace
+
+// Expected values below were printed by numpy 1.24 (/usr/bin/python3) for x_values().
+TEST_CASE("sum: forward values, full and over axes, keepdim") {
+  Variable<double> x(x_values());
+  auto full = sum(x);
+  CHECK(full.shape() == Shape{});
+  CHECK(full.item() == 63.0);
+  test::require_close(sum(x, {1}).value(), Tensor<double>{{13, 11, 7, -1}, {5, 12, 5, 11}});
+  test::require_close(sum(x, {-1}, true).value(), reshaped({7, 18, 5, 10, 17, 6}, {2, 3, 1}));
+  test::require_close(sum(x, {0, 2}, true).value(), reshaped({17, 35, 11}, {1, 3, 1}));
+  test::require_close(sum(x, {1, 0}).value(), Tensor<double>{18, 23, 12, 10});  // order does not matter
+  test::require_close(sum(x, {}, true).value(), reshaped({63}, {1, 1, 1}));      // empty = every axis
+  CHECK(sum(x, {}).shape() == Shape{});
+}
+
+TEST_CASE("mean: forward values, full and over axes, keepdim") {
+  Variable<double> x(x_values());
+  auto full = mean(x);
+  CHECK(full.shape() == Shape{});
+  CHECK(full.item() == 2.625);
+  test::require_close(mean(x, {0}).value(),
+                      Tensor<double>{{6, 3, -2.5, 2}, {3.5, 6, 3, 5}, {-0.5, 2.5, 5.5, -2}});
+  test::require_close(mean(x, {-1, -3}).value(), Tensor<double>{2.125, 4.375, 1.375});
+  test::require_close(mean(x, {1, 2}, true).value(), reshaped({2.5, 2.75}, {2, 1, 1}));
+}
+
+TEST_CASE("max: forward values along an axis, keepdim") {
+  Variable<double> x(x_values());
+  test::require_close(max(x, 0).value(), Tensor<double>{{9, 7, 4, 3}, {5, 9, 8, 6}, {5, 3, 6, 4}});
+  test::require_close(max(x, 1).value(), Tensor<double>{{5, 9, 5, 6}, {9, 7, 8, 4}});
+  test::require_close(max(x, -1, true).value(), reshaped({4, 9, 5, 9, 8, 6}, {2, 3, 1}));
+  CHECK(max(x, -1).shape() == Shape{2, 3});
+}
+
+TEST_CASE("max: with ties the gradient goes to the first maximal element") {
+  // numpy's argmax (first maximum) along axis 1 is [[1, 1, 2, 1], [0, 0, 1, 1]]; along -1 it is
+  // [[2, 1, 0], [0, 2, 2]]. Seeds with distinct values show which element got which gradient.
+  Variable<double> x(x_values(), true);
+  max(x, 1).backward(Tensor<double>{{1, 2, 3, 4}, {5, 6, 7, 8}});
+  test::require_close(x.grad(), Tensor<double>{{{0, 0, 0, 0}, {1, 2, 0, 4}, {0, 0, 3, 0}},
+                                               {{5, 6, 0, 0}, {0, 0, 7, 8}, {0, 0, 0, 0}}});
+  x.zero_grad();
+  max(x, -1, true).backward(reshaped({1, 2, 3, 4, 5, 6}, {2, 3, 1}));
+  test::require_close(x.grad(), Tensor<double>{{{0, 0, 1, 0}, {0, 2, 0, 0}, {3, 0, 0, 0}},
+                                               {{4, 0, 0, 0}, {0, 0, 5, 0}, {0, 0, 6, 0}}});
+  x.zero_grad();
+  Variable<double> all_equal(Tensor<double>{{2, 2, 2}}, true);
+  max(all_equal, 1).backward(Tensor<double>{1});
+  test::require_close(all_equal.grad(), Tensor<double>{{1, 0, 0}});
+}
+
+TEST_CASE("max: a NaN is the maximum (the first NaN gets the gradient), as in PyTorch") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Variable<double> x(Tensor<double>{1, nan, 3, nan}, true);
+  auto m = max(x, 0);
+  CHECK(std::isnan(m.item()));
+  m.backward();
+  test::require_close(x.grad(), Tensor<double>{0, 1, 0, 0});
+}
+
+TEST_CASE("sum: gradcheck, full, keepdim true/false, negative and several axes") {
+  Generator gen(31);
+  const Tensor<double> x3 = test::uniform({2, 3, 4}, gen);
+  const Tensor<double> x4 = test::uniform({2, 3, 2, 3}, gen);
+  test::require_gradcheck([](const Vars& v) { return sum(v[0]); }, {test::param(x3)});
+  for (bool keep : {false, true}) {
+    INFO("keepdim " << keep);
+    for (const Axes& axes : {Axes{0}, Axes{1}, Axes{-1}, Axes{-3, -2}, Axes{2, 0}, Axes{}}) {
+      INFO("axes " << fmt::format("{}", fmt::join(axes, ",")));
+      test::require_gradcheck([axes, keep](const Vars& v) { return sum(v[0], axes, keep); }, {test::param(x3)});
+    }
+    for (const Axes& axes : {Axes{0, 2}, Axes{1, -1}, Axes{0, 1, 3}}) {  // non-adjacent runs
+      INFO("4-D, axes " << fmt::format("{}", fmt::join(axes, ",")));
+      test::require_gradcheck([axes, keep](const Vars& v) { return sum(v[0], axes, keep); }, {test::param(x4)});
+    }
+  }
+}
+
+TEST_CASE("mean: gradcheck, full, keepdim true/false, negative and several axes") {
+  Generator gen(32);
+  const Tensor<double> x3 = test::uniform({2, 3, 4}, gen);
+  const Tensor<double> x4 = test::uniform({2, 3, 2, 3}, gen);
+  test::require_gradcheck([](const Vars& v) { return mean(v[0]); }, {test::param(x3)});
+  for (bool keep : {false, true}) {
+    INFO("keepdim " << keep);
+    for (const Axes& axes : {Axes{0}, Axes{-2}, Axes{-1, 0}, Axes{1, 2}}) {
+      INFO("axes " << fmt::format("{}", fmt::join(axes, ",")));
+      test::require_gradcheck([axes, keep](const Vars& v) { return mean(v[0], axes, keep); }, {test::param(x3)});
+    }
+    for (const Axes& axes : {Axes{0, 2}, Axes{-3, -1}}) {
+      INFO("4-D, axes " << fmt::format("{}", fmt::join(axes, ",")));
+      test::require_gradcheck([axes, keep](const Vars& v) { return mean(v[0], axes, keep); }, {test::param(x4)});
+    }
+  }
+}
+
+TEST_CASE("max: gradcheck along each axis, negative axes, keepdim true/false") {
+  Generator gen(33);  // uniform values: ties have probability 0, gaps far above eps
+  const Tensor<double> x = test::uniform({3, 4, 5}, gen);
+  for (bool keep : {false, true}) {
+    for (int axis : {0, 1, 2, -1, -3}) {
+      INFO("axis " << axis << ", keepdim " << keep);
+      test::require_gradcheck([axis, keep](const Vars& v) { return max(v[0], axis, keep); }, {test::param(x)});
+    }
+  }
+  // composed with other reductions
+  test::require_gradcheck([](const Vars& v) { return mean(max(v[0], 1), {0}); }, {test::param(x)});
+}
+
+TEST_CASE("reductions of a 0-d tensor: axis 0 and -1 are accepted, as in PyTorch") {
+  Variable<double> s(Tensor<double>(2.5), true);
+  CHECK(sum(s).shape() == Shape{});
+  CHECK(sum(s, {0}).item() == 2.5);
+  CHECK(mean(s, {-1}, true).shape() == Shape{});
+  CHECK(max(s, 0).item() == 2.5);
+  test::require_gradcheck([](const Vars& v) { return max(v[0], -1) * sum(v[0], {0}) + mean(v[0]); },
+                          {test::param(Tensor<double>(0.7))});
+}
+
+TEST_CASE("reductions of empty tensors: sum 0, mean NaN, max over a non-empty axis") {
+  Variable<double> e(xt::zeros<double>({0, 3}));
+  test::require_close(sum(e, {0}).value(), Tensor<double>{0, 0, 0});
+  CHECK(sum(e).item() == 0.0);
+  CHECK(std::isnan(mean(e).item()));
+  CHECK(max(e, 1).shape() == Shape{0});
+}
+
+TEST_CASE("float reductions: accumulation keeps a million-element sum accurate") {
+  Variable<float> x(xt::ones<float>({1000, 1000}) * 0.1f, true);
+  CHECK(sum(x).item() == Approx(100000.0).epsilon(1e-6));
+  test::require_close(sum(x, {0}).value(), Tensor<float>(xt::ones<float>({1000}) * 100.0f), 1e-5);
+  auto m = mean(x);
+  CHECK(m.item() == Approx(0.1).epsilon(1e-6));
+  m.backward();
+  CHECK(x.grad()(3, 7) == Approx(1e-6));
+  Variable<float> y(Tensor<float>{{1, 5, 5}, {7, -1, 0}}, true);
+  test::require_close(max(y, 1).value(), Tensor<float>{5, 7});
+  max(y, -1).backward(Tensor<float>{1, 1});
+  test::require_close(y.grad(), Tensor<float>{{0, 1, 0}, {1, 0, 0}});
+}
+
+TEST_CASE("reductions release their graph after backward") {
+  const std::size_t before = tape_stats().live_nodes;
+  {
+    Variable<double> x(x_values(), true);
+    auto y = sum(max(x, 1, true)) + mean(x, {0, 2}).value().size() * mean(sum(x, {-1}));
+    y.backward();
+    CHECK(tape_stats().live_nodes == before);
+  }
+  CHECK(tape_stats().live_nodes == before);
+}
+
+TEST_CASE("sum and mean: an axis out of range names the function, the axis and the shape") {
+  Variable<double> x(xt::zeros<double>({2, 3, 4}));
+  for (const Axes& axes : {Axes{3}, Axes{0, -4}}) {
+    const std::string bad = std::to_string(axes.back());
+    std::string msg = message_of<std::invalid_argument>([&] { sum(x, axes); });
+    CHECK_THAT(msg, Contains("sum:") && Contains("axis " + bad) && Contains("(2, 3, 4)"));
+    msg = message_of<std::invalid_argument>([&] { mean(x, axes, true); });
+    CHECK_THAT(msg, Contains("mean:") && Contains("axis " + bad) && Contains("(2, 3, 4)"));
+  }
+  std::string msg = message_of<std::invalid_argument>([] { sum(Variable<double>(Tensor<double>(1.0)), {1}); });
+  CHECK_THAT(msg, Contains("sum:") && Contains("axis 1") && Contains("()"));
+}
+
+TEST_CASE("sum and mean: a repeated axis names the function, the axes and the shape") {
+  Variable<double> x(xt::zeros<double>({2, 3, 4}));
+  std::string msg = message_of<std::invalid_argument>([&] { sum(x, {1, -2}); });
+  CHECK_THAT(msg, Contains("sum:") && Contains("repeated") && Contains("[1, -2]") && Contains("(2, 3, 4)"));
+  msg = message_of<std::invalid_argument>([&] { mean(x, {0, 0}); });
+  CHECK_THAT(msg, Contains("mean:") && Contains("repeated") && Contains("[0, 0]") && Contains("(2, 3, 4)"));
+}
+
+TEST_CASE("max: an axis out of range, or an empty axis, names the function, the axis and the shape") {
+  Variable<double> x(xt::zeros<double>({2, 3}));
+  std::string msg = message_of<std::invalid_argument>([&] { max(x, 2); });
+  CHECK_THAT(msg, Contains("max:") && Contains("axis 2") && Contains("(2, 3)"));
+  msg = message_of<std::invalid_argument>([&] { max(x, -3); });
+  CHECK_THAT(msg, Contains("max:") && Contains("axis -3") && Contains("(2, 3)"));
+  Variable<double> e(xt::zeros<double>({2, 0}));
+  msg = message_of<std::invalid_argument>([&] { max(e, -1); });
+  CHECK_THAT(msg, Contains("max:") && Contains("axis -1") && Contains("(2, 0)") && Contains("empty"));
+}
