@@ -139,8 +139,12 @@ Variable<T> Variable<T>::detach() const {
   return Variable(impl.value, false);
 }
 
+// From the graph, not from the op's name, which may be empty: a released op output stays a non-leaf.
 template <class T>
-bool Variable<T>::is_leaf() const { return checked("is_leaf").op.empty(); }
+bool Variable<T>::is_leaf() const {
+  const auto& impl = checked("is_leaf");
+  return !impl.grad_fn && !impl.graph_released;
+}
 
 template <class T>
 const std::string& Variable<T>::op() const { return checked("op").op; }
