@@ -86,7 +86,7 @@ bool Variable<T>::requires_grad() const { return impl_ && impl_->requires_grad; 
 template <class T>
 void Variable<T>::set_requires_grad(bool requires_grad) {
   auto& impl = checked("set_requires_grad");
-  if (!requires_grad && impl.grad_fn) {
+  if (!requires_grad && (impl.grad_fn || impl.graph_released)) {  // not a leaf, see is_leaf()
     throw std::logic_error("Variable::set_requires_grad: only leaves can stop requiring grad; use detach()");
   }
   impl.requires_grad = requires_grad;

@@ -219,6 +219,14 @@ TEST_CASE("nothing is recorded under NoGradGuard, and nested guards restore the 
   CHECK(tape_stats().recorded_nodes == before.recorded_nodes + 1);
 }
 
+TEST_CASE("backward works under NoGradGuard, on a graph recorded before") {
+  Variable<double> x(Tensor<double>{1.0, 2.0}, true);
+  Variable<double> y = x * x;
+  NoGradGuard guard;
+  y.backward(Tensor<double>{1.0, 1.0});
+  test::require_close(x.grad(), Tensor<double>{2.0, 4.0}, 0.0);
+}
+
 TEST_CASE("detach cuts the graph: no gradient flows through the detached value") {
   Variable<double> x(Tensor<double>{1.5, -2.0}, true);
   Variable<double> d = x.detach();

@@ -81,6 +81,8 @@ TEST_CASE("op() names the op that made a variable, and only leaves stop requirin
   CHECK((-a).op() == "neg");
   std::string msg = message_of<std::logic_error>([&] { y.set_requires_grad(false); });
   CHECK_THAT(msg, Contains("set_requires_grad") && Contains("detach"));
+  y.backward();  // releases y's node: y is still not a leaf and still cannot stop requiring grad
+  CHECK_THROWS_AS(y.set_requires_grad(false), std::logic_error);
   a.set_requires_grad(false);
   CHECK_FALSE(a.requires_grad());
 }
@@ -167,6 +169,8 @@ TEST_CASE("normalize_axis counts negative axes from the end and names out-of-ran
   CHECK_THAT(msg, Contains("softmax") && Contains("axis 3") && Contains("-3 to 2"));
   msg = message_of<std::invalid_argument>([] { normalize_axis("sum", -4, 3); });
   CHECK_THAT(msg, Contains("sum") && Contains("-4"));
+  msg = message_of<std::invalid_argument>([] { normalize_axis("max", 0, 0); });
+  CHECK_THAT(msg, Contains("max") && Contains("axis 0") && Contains("0-dimensional"));
 }
 
 TEST_CASE("normalize_axes sorts, expands an empty list to every axis and rejects duplicates") {
