@@ -98,16 +98,19 @@ void run_backward(const Variable<T>& root, const Tensor<T>& seed, bool retain_gr
     std::vector<Tensor<T>> input_grads = node.backward(*grad);
     grad.reset();
     if (input_grads.size() != node.inputs.size()) {
-      throw std::logic_error(fmt::format("backward of '{}': returned {} gradients for {} inputs", impl.op,
-                                         input_grads.size(), node.inputs.size()));
+      throw std::logic_error(fmt::format(
+          "backward of op '{}': returned {} gradient{} for {} input{}; it must return one per input, "
+          "an empty Tensor<T>() for an input that needs none",
+          impl.op, input_grads.size(), input_grads.size() == 1 ? "" : "s", node.inputs.size(),
+          node.inputs.size() == 1 ? "" : "s"));
     }
     for (std::size_t i = 0; i < input_grads.size(); ++i) {
       const ImplPtr<T>& input = node.inputs[i].impl();
       if (!input || !input->requires_grad) continue;
       if (input_grads[i].shape() != input->value.shape()) {
-        throw std::logic_error(fmt::format("backward of '{}': gradient for input {} has shape {}, expected {}",
-                                           impl.op, i, format_shape(input_grads[i].shape()),
-                                           format_shape(input->value.shape())));
+        throw std::logic_error(fmt::format(
+            "backward of op '{}': the gradient for input {} has shape {}, but that input has shape {}", impl.op, i,
+            format_shape(input_grads[i].shape()), format_shape(input->value.shape())));
       }
       accumulate(pending[input.get()], std::move(input_grads[i]));
     }

@@ -6,6 +6,7 @@ namespace tg {
 
 int normalize_axis(const char* function, int axis, std::size_t ndim) {
   const int n = static_cast<int>(ndim);
+  if (n == 0) fail(function, "axis {} is out of range for a 0-dimensional tensor, which has no axes", axis);
   if (axis < -n || axis >= n) {
     fail(function, "axis {} is out of range for a tensor with {} dimension{} (valid: {} to {})", axis, n,
          n == 1 ? "" : "s", -n, n - 1);

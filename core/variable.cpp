@@ -86,7 +86,7 @@ bool Variable<T>::requires_grad() const { return impl_ && impl_->requires_grad; 
 template <class T>
 void Variable<T>::set_requires_grad(bool requires_grad) {
   auto& impl = checked("set_requires_grad");
-  if (!requires_grad && impl.grad_fn) {
+  if (!requires_grad && (impl.grad_fn || impl.graph_released)) {  // not a leaf, see is_leaf()
     throw std::logic_error("Variable::set_requires_grad: only leaves can stop requiring grad; use detach()");
   }
   impl.requires_grad = requires_grad;
@@ -139,8 +139,12 @@ Variable<T> Variable<T>::detach() const {
   return Variable(impl.value, false);
 }
 
+// From the graph, not from the op's name, which may be empty: a released op output stays a non-leaf.
 template <class T>
-bool Variable<T>::is_leaf() const { return checked("is_leaf").op.empty(); }
+bool Variable<T>::is_leaf() const {
+  const auto& impl = checked("is_leaf");
+  return !impl.grad_fn && !impl.graph_released;
+}
 
 template <class T>
 const std::string& Variable<T>::op() const { return checked("op").op; }
