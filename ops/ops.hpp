@@ -1,5 +1,8 @@
 // Every differentiable function of tapegrad.
 #pragma once
 
+#include "activation.hpp"
 #include "arithmetic.hpp"
 #include "broadcast.hpp"
+#include "dropout.hpp"
+#include "loss.hpp"
