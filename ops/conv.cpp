@@ -1,6 +1,7 @@
 #include "conv.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "../core/errors.hpp"
@@ -65,6 +66,12 @@ ConvGeometry check(const Tensor<T>& x, const Tensor<T>& w, const Variable<T>& b,
   return g;
 }
 
+// A scratch buffer left uninitialised: im2col writes every entry, and GEMM with beta 0 too.
+template <class T>
+std::unique_ptr<T[]> scratch(std::size_t n) {
+  return n == 0 ? nullptr : std::unique_ptr<T[]>(new T[n]);
+}
+
 // A 1x1 kernel with stride 1 and no padding reads the input as it is: im2col would only copy it.
 bool lowers_to_itself(const ConvGeometry& g) {
   return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0;
@@ -92,12 +99,12 @@ Variable<T> conv2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>
     }
     beta = T(1);
   }
-  std::vector<T> col(direct ? 0 : K * L);
+  const std::unique_ptr<T[]> col = scratch<T>(direct ? 0 : K * L);
   for (std::size_t n = 0; n < N; ++n) {
     for (std::size_t grp = 0; grp < groups; ++grp) {
       const T* xb = xv.data() + (n * C + grp * g.channels) * plane;
-      if (!direct) kernels::im2col(xb, g, col.data());
-      gemm<T>(false, false, Og, L, K, T(1), wv.data() + grp * Og * K, K, direct ? xb : col.data(), L, beta,
+      if (!direct) kernels::im2col(xb, g, col.get());
+      gemm<T>(false, false, Og, L, K, T(1), wv.data() + grp * Og * K, K, direct ? xb : col.get(), L, beta,
               y.data() + (n * O + grp * Og) * L, L);
     }
   }
@@ -111,7 +118,8 @@ Variable<T> conv2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>
     std::vector<Tensor<T>> grads(3);
     if (need_x) grads[0] = xt::zeros<T>(xv.shape());
     if (need_w) grads[1] = xt::zeros<T>(wv.shape());
-    std::vector<T> col(need_w && !direct ? K * L : 0), dcol(need_x && !direct ? K * L : 0);
+    const std::unique_ptr<T[]> col = scratch<T>(need_w && !direct ? K * L : 0);
+    const std::unique_ptr<T[]> dcol = scratch<T>(need_x && !direct ? K * L : 0);
     for (std::size_t n = 0; n < N; ++n) {
       for (std::size_t grp = 0; grp < groups; ++grp) {
         const T* dy = gy.data() + (n * O + grp * Og) * L;  // (Og, L)
@@ -119,14 +127,14 @@ Variable<T> conv2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>
         const std::size_t x_offset = (n * C + grp * g.channels) * plane;
         if (need_w) {  // dW[group] (Og, K) += dY (Og, L) · colᵀ
           const T* xb = xv.data() + x_offset;
-          if (!direct) kernels::im2col(xb, g, col.data());
-          gemm<T>(false, true, Og, K, L, T(1), dy, L, direct ? xb : col.data(), L, T(1),
+          if (!direct) kernels::im2col(xb, g, col.get());
+          gemm<T>(false, true, Og, K, L, T(1), dy, L, direct ? xb : col.get(), L, T(1),
                   grads[1].data() + grp * Og * K, K);
         }
         if (need_x) {  // dcol (K, L) = W[group]ᵀ · dY, folded back onto the image by col2im
           T* dxb = grads[0].data() + x_offset;
-          gemm<T>(true, false, K, L, Og, T(1), wg, K, dy, L, T(0), direct ? dxb : dcol.data(), L);
-          if (!direct) kernels::col2im(dcol.data(), g, dxb);
+          gemm<T>(true, false, K, L, Og, T(1), wg, K, dy, L, T(0), direct ? dxb : dcol.get(), L);
+          if (!direct) kernels::col2im(dcol.get(), g, dxb);
         }
       }
     }

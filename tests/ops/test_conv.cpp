@@ -1,5 +1,8 @@
 #include "test_util.hpp"
 
+#include <array>
+#include <cmath>
+
 using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
@@ -172,4 +175,44 @@ TEST_CASE("conv2d: rejects bad shapes and arguments, naming the function and the
         "the output would be 0x3");
   CHECK_THAT(err([&] { conv2d(x, w, Variable<double>(), 1, 0, 3); }),  // dilated kernel spans 7 > 5
              Contains("conv2d") && Contains("(1, 3, 5, 5)") && Contains("dilation 3") && Contains("-1x-1"));
+}
+
+TEST_CASE("im2col: every entry written from its definition, col2im is its adjoint and accumulates") {
+  using kernels::ConvGeometry;
+  Generator gen(34);
+  // (channels, H, W, kH, kW, stride, padding, dilation)
+  const std::vector<std::array<std::size_t, 8>> cases = {
+      {2, 5, 4, 3, 3, 1, 0, 1}, {2, 5, 6, 3, 2, 2, 1, 1}, {1, 7, 6, 3, 2, 2, 2, 2}, {3, 4, 4, 1, 1, 2, 1, 1},
+      {1, 3, 3, 3, 3, 1, 2, 1}, {2, 6, 5, 2, 3, 3, 1, 2}};
+  for (const auto& c : cases) {
+    ConvGeometry g;
+    g.channels = c[0], g.height = c[1], g.width = c[2], g.kernel_h = c[3], g.kernel_w = c[4];
+    g.stride = c[5], g.padding = c[6], g.dilation = c[7];
+    g.out_h = (g.height + 2 * g.padding - g.dilation * (g.kernel_h - 1) - 1) / g.stride + 1;
+    g.out_w = (g.width + 2 * g.padding - g.dilation * (g.kernel_w - 1) - 1) / g.stride + 1;
+    INFO("case " << format_shape(c));
+    const std::size_t rows = g.col_rows(), cols = g.col_cols(), H = g.height, W = g.width;
+    Tensor<double> x = test::uniform({g.channels, H, W}, gen);
+    std::vector<double> col(rows * cols, std::nan(""));  // garbage: every entry must be written
+    kernels::im2col(x.data(), g, col.data());
+    for (std::size_t ci = 0; ci < g.channels; ++ci)
+      for (std::size_t i = 0; i < g.kernel_h; ++i)
+        for (std::size_t j = 0; j < g.kernel_w; ++j)
+          for (std::size_t oh = 0; oh < g.out_h; ++oh)
+            for (std::size_t ow = 0; ow < g.out_w; ++ow) {
+              const long ih = long(oh * g.stride + i * g.dilation) - long(g.padding);
+              const long iw = long(ow * g.stride + j * g.dilation) - long(g.padding);
+              const bool inside = ih >= 0 && iw >= 0 && ih < long(H) && iw < long(W);
+              const double expected = inside ? x(ci, ih, iw) : 0.0;
+              REQUIRE(col[((ci * g.kernel_h + i) * g.kernel_w + j) * cols + oh * g.out_w + ow] == expected);
+            }
+    // <im2col(x), c> == <x, col2im(c)>, and col2im adds onto what x already holds.
+    Tensor<double> c_in = test::uniform({rows, cols}, gen);
+    Tensor<double> back = xt::ones<double>({g.channels, H, W});
+    kernels::col2im(c_in.data(), g, back.data());
+    double lhs = 0, rhs = 0;
+    for (std::size_t k = 0; k < col.size(); ++k) lhs += col[k] * c_in.data()[k];
+    for (std::size_t k = 0; k < x.size(); ++k) rhs += x.data()[k] * (back.data()[k] - 1.0);
+    REQUIRE(lhs == Approx(rhs).epsilon(1e-12));
+  }
 }
