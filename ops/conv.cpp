@@ -72,6 +72,22 @@ std::unique_ptr<T[]> scratch(std::size_t n) {
   return n == 0 ? nullptr : std::unique_ptr<T[]>(new T[n]);
 }
 
+// The sum of n values, in 16 independent lanes so that the compiler vectorises it (a single running
+// sum is a chain of dependent additions that it may not reorder).
+template <class T>
+T sum_of(const T* p, std::size_t n) {
+  constexpr std::size_t lanes = 16;
+  T acc[lanes] = {};
+  std::size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    for (std::size_t k = 0; k < lanes; ++k) acc[k] += p[i + k];
+  }
+  T total = T(0);
+  for (; i < n; ++i) total += p[i];
+  for (std::size_t k = 0; k < lanes; ++k) total += acc[k];
+  return total;
+}
+
 // A 1x1 kernel with stride 1 and no padding reads the input as it is: im2col would only copy it.
 bool lowers_to_itself(const ConvGeometry& g) {
   return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0;
@@ -142,12 +158,7 @@ Variable<T> conv2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>
       grads[2] = xt::zeros<T>({O});
       T* db = grads[2].data();
       for (std::size_t n = 0; n < N; ++n) {
-        for (std::size_t o = 0; o < O; ++o) {
-          const T* row = gy.data() + (n * O + o) * L;
-          T s = T(0);
-          for (std::size_t l = 0; l < L; ++l) s += row[l];
-          db[o] += s;
-        }
+        for (std::size_t o = 0; o < O; ++o) db[o] += sum_of(gy.data() + (n * O + o) * L, L);
       }
     }
     return grads;

@@ -77,10 +77,27 @@ TEST_CASE("max_pool2d: a tie sends the gradient to the first maximum, overlappin
   test::require_close(x.grad(), Tensor<double>{{{{1, 1, 0}, {1, 1, 0}, {0, 0, 0}}}});
 }
 
+TEST_CASE("max_pool2d: ties and NaN follow PyTorch in the 2x2 stride-2 path and the general path") {
+  for (std::size_t stride : {2, 3}) {  // 2x2/2 has its own loop; stride 3 takes the general one
+    INFO("stride " << stride);
+    auto x = test::param(Tensor<double>(xt::ones<double>({1, 1, 2, 2})));
+    Variable<double> y = max_pool2d(x, 2, stride);
+    y.backward(xt::ones<double>(y.shape()));
+    test::require_close(x.grad(), Tensor<double>{{{{1, 0}, {0, 0}}}});  // the first of four equal values
+    // A NaN wins over larger numbers and receives the gradient.
+    auto z = test::param(Tensor<double>{{{{1, 5}, {std::nan(""), 2}}}});
+    Variable<double> m = max_pool2d(z, 2, stride);
+    CHECK(std::isnan(m.value()(0, 0, 0, 0)));
+    m.backward(xt::ones<double>(m.shape()));
+    test::require_close(z.grad(), Tensor<double>{{{{0, 0}, {1, 0}}}});
+  }
+}
+
 TEST_CASE("max_pool2d: float, and without recording, agree with the reference") {
   Generator gen(41);
   Tensor<float> x = test::uniform<float>({2, 3, 7, 6}, gen);
   test::require_close(max_pool2d(Variable<float>(x), 3, 2, 1).value(), naive_pool(x, 3, 2, 1, true), 0.0);
+  test::require_close(max_pool2d(Variable<float>(x), 2).value(), naive_pool(x, 2, 2, 0, true), 0.0);
   auto xd = test::param(test::uniform({2, 2, 5, 5}, gen));
   NoGradGuard guard;
   Variable<double> y = max_pool2d(xd, 2, 1);
@@ -116,6 +133,7 @@ TEST_CASE("avg_pool2d: float agrees with the reference") {
   Generator gen(47);
   Tensor<float> x = test::uniform<float>({2, 3, 7, 6}, gen);
   test::require_close(avg_pool2d(Variable<float>(x), 3, 2, 1).value(), naive_pool(x, 3, 2, 1, false), 1e-6);
+  test::require_close(avg_pool2d(Variable<float>(x), 2).value(), naive_pool(x, 2, 2, 0, false), 1e-6);
 }
 
 TEST_CASE("avg_pool2d: forward and gradcheck, default stride") { check_config(false, {2, 2, 4, 6}, 2, 0, 0, 48); }
