@@ -8,12 +8,12 @@ namespace {
 
 using Index = std::ptrdiff_t;
 
-// The outputs o in [lo, hi) (clamped to [0, count)) whose input position o*stride + offset lies in
-// [0, size): every other output of that kernel tap reads padding.
 struct Range {
   std::size_t lo, hi;
 };
 
+// The outputs o in [lo, hi) (clamped to [0, count)) whose input position o*stride + offset lies in
+// [0, size): every other output of that kernel tap reads padding.
 Range valid_outputs(Index offset, std::size_t stride, std::size_t size, std::size_t count) {
   const Index s = static_cast<Index>(stride);
   const Index lo = offset >= 0 ? 0 : (-offset + s - 1) / s;

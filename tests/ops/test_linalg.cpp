@@ -92,7 +92,7 @@ TEST_CASE("linear: leading dimensions are kept like PyTorch's (*, in)") {
   REQUIRE(linear(Variable<double>(v1), Variable<double>(wv)).shape() == Shape{5});
 }
 
-TEST_CASE("linear: gradcheck with bias, without bias, and with 3-D input") {
+TEST_CASE("linear: gradcheck with bias, without bias, and with 3-D and 1-D input") {
   Generator gen(14);
   auto x = test::param(test::uniform({4, 3}, gen)), w = test::param(test::uniform({2, 3}, gen));
   auto b = test::param(test::uniform({2}, gen));
@@ -100,6 +100,8 @@ TEST_CASE("linear: gradcheck with bias, without bias, and with 3-D input") {
   test::require_gradcheck([](auto& v) { return linear(v[0], v[1]); }, {x, w});
   auto x3 = test::param(test::uniform({2, 2, 3}, gen));
   test::require_gradcheck([](auto& v) { return linear(v[0], v[1], v[2]); }, {x3, w, b});
+  auto x1 = test::param(test::uniform({3}, gen));  // a single sample without a batch dimension
+  test::require_gradcheck([](auto& v) { return linear(v[0], v[1], v[2]); }, {x1, w, b});
 }
 
 TEST_CASE("linear: an input that needs no gradient gets none; dW and db by hand") {
