@@ -1,0 +1,42 @@
+// Pooling loops over raw buffers: every (N, C) plane pooled on its own.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tg::kernels {
+
+struct PoolGeometry {
+  std::size_t planes = 0;             // N * C
+  std::size_t height = 0, width = 0;  // input plane
+  std::size_t kernel = 1, stride = 1, padding = 0;
+  std::size_t out_h = 0, out_w = 0;
+};
+
+// y[plane][oh][ow] = max over the window; argmax (when not null) gets the flat index, within the
+// input plane, of the first maximum in row-major window order (a NaN wins, as in PyTorch).
+template <class T>
+void max_pool_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* argmax);
+
+// gx (zeroed by the caller) += gy routed to each window's argmax.
+template <class T>
+void max_pool_backward(const T* gy, const std::int64_t* argmax, const PoolGeometry& g, T* gx);
+
+// y = window sum / kernel², padding counting as zeros (PyTorch's count_include_pad=True).
+template <class T>
+void avg_pool_forward(const T* x, const PoolGeometry& g, T* y);
+
+// gx (zeroed by the caller) += gy / kernel² over each window's elements inside the image.
+template <class T>
+void avg_pool_backward(const T* gy, const PoolGeometry& g, T* gx);
+
+extern template void max_pool_forward<float>(const float*, const PoolGeometry&, float*, std::int64_t*);
+extern template void max_pool_forward<double>(const double*, const PoolGeometry&, double*, std::int64_t*);
+extern template void max_pool_backward<float>(const float*, const std::int64_t*, const PoolGeometry&, float*);
+extern template void max_pool_backward<double>(const double*, const std::int64_t*, const PoolGeometry&, double*);
+extern template void avg_pool_forward<float>(const float*, const PoolGeometry&, float*);
+extern template void avg_pool_forward<double>(const double*, const PoolGeometry&, double*);
+extern template void avg_pool_backward<float>(const float*, const PoolGeometry&, float*);
+extern template void avg_pool_backward<double>(const double*, const PoolGeometry&, double*);
+
+}  // namespace tg::kernels
