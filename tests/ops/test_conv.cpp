@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+#include <tapegrad/ops/im2col.hpp>
+
 #include <array>
 #include <cmath>
 

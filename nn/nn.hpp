@@ -1,0 +1,12 @@
+// Modules, initialisers, summaries and checkpoints (tg::nn).
+#pragma once
+
+#include "activation.hpp"
+#include "conv.hpp"
+#include "flatten.hpp"
+#include "init.hpp"
+#include "linear.hpp"
+#include "module.hpp"
+#include "pool.hpp"
+#include "sequential.hpp"
+#include "summary.hpp"
