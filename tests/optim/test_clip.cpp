@@ -18,7 +18,7 @@ Variable<T> with_grad(Tensor<T> value, Tensor<T> grad) {
 }
 }  // namespace
 
-TEST_CASE("clip_grad_norm: total 2-norm over all gradients, scaled down to max_norm") {
+TEST_CASE("clip_grad_norm: returns the total 2-norm over all gradients and scales them down to max_norm") {
   // Gradients (3, 4) and (12,): total norm sqrt(9 + 16 + 144) = 13, by hand.
   auto a = with_grad<double>({0.0, 0.0}, {3.0, 4.0});
   auto b = with_grad<double>({0.0}, {12.0});
@@ -34,7 +34,7 @@ TEST_CASE("clip_grad_norm: total 2-norm over all gradients, scaled down to max_n
   CHECK(optim::clip_grad_norm<double>({a, b}, 6.5) == Approx(6.5).epsilon(1e-6));
 }
 
-TEST_CASE("clip_grad_norm: below max_norm nothing changes, on float gradients too") {
+TEST_CASE("clip_grad_norm: below max_norm nothing changes (float gradients)") {
   auto a = with_grad<float>({1.0f, 1.0f}, {0.3f, -0.4f});
   double total = optim::clip_grad_norm(std::vector<Variable<float>>{a}, 1.0);
   CHECK(total == Approx(0.5).epsilon(1e-7));

@@ -130,7 +130,7 @@ TEST_CASE("SGD: plain steps and L2 weight decay follow p -= lr * (g + wd * p)") 
   CHECK(r.value()(0) == Approx(0.4675).epsilon(1e-14));
 }
 
-TEST_CASE("SGD: the momentum buffer starts as the first gradient, then buf = m * buf + (1 - dampening) * g") {
+TEST_CASE("SGD: the momentum buffer starts as the first gradient and then buf = m * buf + (1 - dampening) * g") {
   auto p = start();
   optim::SGDOptions o; o.lr = 0.05; o.momentum = 0.9; o.dampening = 0.3; o.weight_decay = 0.01;
   optim::SGD sgd({p}, o);
@@ -191,7 +191,7 @@ TEST_CASE("Adam: several steps with L2 weight decay in the gradient") {
   CHECK(state[2].first == "0.exp_avg_sq");
 }
 
-TEST_CASE("Adam: defaults are PyTorch's, amsgrad uses the running maximum of v") {
+TEST_CASE("Adam: defaults are PyTorch's and amsgrad uses the running maximum of v") {
   optim::AdamOptions d;
   CHECK(d.lr == 1e-3); CHECK(d.beta1 == 0.9); CHECK(d.beta2 == 0.999); CHECK(d.eps == 1e-8);
   CHECK(d.weight_decay == 0.0); CHECK_FALSE(d.amsgrad);
@@ -207,7 +207,7 @@ TEST_CASE("Adam: defaults are PyTorch's, amsgrad uses the running maximum of v")
   CHECK(std::abs(q.value()(3) - p.value()(3)) > 1e-4);
 }
 
-TEST_CASE("AdamW: decoupled decay p *= 1 - lr * wd before the Adam update; default weight_decay 0.01") {
+TEST_CASE("AdamW: decoupled decay p *= 1 - lr * wd before the Adam update and default weight_decay 0.01") {
   auto p = start();
   optim::AdamOptions o; o.lr = 0.05; o.weight_decay = 0.2;
   optim::AdamW adamw({p}, o);
@@ -231,7 +231,7 @@ TEST_CASE("AdamW: decoupled decay p *= 1 - lr * wd before the Adam update; defau
   CHECK(defaults.name() == "AdamW");
 }
 
-TEST_CASE("RMSprop: plain, with weight decay, momentum and centered") {
+TEST_CASE("RMSprop: plain and with weight decay and momentum and centered") {
   optim::RMSpropOptions d;
   CHECK(d.lr == 1e-2); CHECK(d.alpha == 0.99); CHECK(d.eps == 1e-8); CHECK(d.momentum == 0.0);
   struct Case { double wd, momentum; bool centered; };
@@ -252,7 +252,7 @@ TEST_CASE("RMSprop: plain, with weight decay, momentum and centered") {
   CHECK(q.value()(0) == Approx(0.5 - 0.003 / (0.0948683298050514 + 1e-6)).epsilon(1e-14));
 }
 
-TEST_CASE("Parameters without a gradient are skipped; step counts are per parameter") {
+TEST_CASE("Parameters without a gradient are skipped and step counts are per parameter") {
   auto p = start();
   auto frozen = Variable<double>(tensor_of<double>({1.0, 2.0}), true);
   optim::AdamOptions o; o.lr = 0.1;
@@ -270,7 +270,7 @@ TEST_CASE("Parameters without a gradient are skipped; step counts are per parame
   CHECK(adam.param_state(1).step == 1);
 }
 
-TEST_CASE("zero_grad drops gradients; set_lr changes the next step; duplicates update once") {
+TEST_CASE("zero_grad drops gradients and set_lr changes the next step and duplicates update once") {
   auto p = start();
   optim::SGDOptions o; o.lr = 0.1;
   optim::SGD sgd({p, p}, o);

@@ -11,7 +11,7 @@ namespace {
 Variable<float> param() { return Variable<float>(Tensor<float>{1.0f, 2.0f}, true); }
 }  // namespace
 
-TEST_CASE("StepLR: lr = base * gamma^(epoch / step_size), applied to the optimiser") {
+TEST_CASE("StepLR: lr = base * gamma^(epoch / step_size) set on the optimiser") {
   auto p = param();
   optim::SGDOptions o; o.lr = 0.5;
   optim::SGD sgd({p}, o);

@@ -1,0 +1,4 @@
+// Everything in nn/: modules, their checkpoints and the .npz format.
+#pragma once
+
+#include "npz.hpp"
