@@ -1,4 +1,4 @@
-#include "npy.hpp"
+#include "npz_format.hpp"
 
 #include <cstring>
 #include <limits>

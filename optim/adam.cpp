@@ -16,11 +16,11 @@ AdamOptions adamw_defaults() {
 namespace {
 
 AdamOptions checked(const char* name, AdamOptions o) {
-  require_non_negative(name, "learning rate", o.lr);
-  require_unit_interval(name, "beta1", o.beta1);
-  require_unit_interval(name, "beta2", o.beta2);
-  require_non_negative(name, "eps", o.eps);
-  require_non_negative(name, "weight_decay", o.weight_decay);
+  detail::require_non_negative(name, "learning rate", o.lr);
+  detail::require_unit_interval(name, "beta1", o.beta1);
+  detail::require_unit_interval(name, "beta2", o.beta2);
+  detail::require_non_negative(name, "eps", o.eps);
+  detail::require_non_negative(name, "weight_decay", o.weight_decay);
   return o;
 }
 

@@ -8,6 +8,8 @@
 
 namespace tg::optim {
 
+namespace detail {
+
 void require_non_negative(const char* optimiser, const char* what, double value) {
   if (!(value >= 0.0)) fail(optimiser, "invalid {} {} (must be >= 0)", what, value);
 }
@@ -16,20 +18,24 @@ void require_unit_interval(const char* optimiser, const char* what, double value
   if (!(value >= 0.0 && value < 1.0)) fail(optimiser, "invalid {} {} (must be in [0, 1))", what, value);
 }
 
+}  // namespace detail
+
 OptimizerBase::OptimizerBase(std::string name, double lr) : name_(std::move(name)), lr_(lr) {
-  require_non_negative(name_.c_str(), "learning rate", lr);
+  detail::require_non_negative(name_.c_str(), "learning rate", lr);
 }
 
 void OptimizerBase::set_lr(double lr) {
-  require_non_negative(name_.c_str(), "learning rate", lr);
+  detail::require_non_negative(name_.c_str(), "learning rate", lr);
   lr_ = lr;
 }
 
 namespace {
 
-// Drops undefined handles (an error) and repeats (a parameter updated twice per step would be wrong).
+// Refuses an empty list (as PyTorch does: almost always a model whose parameters were not
+// registered) and undefined handles; drops repeats (a parameter updated twice per step would be wrong).
 template <class T>
 std::vector<Variable<T>> unique_params(const std::string& optimiser, std::vector<Variable<T>> params) {
+  if (params.empty()) fail(optimiser.c_str(), "got an empty parameter list");
   std::vector<Variable<T>> out;
   std::unordered_set<const void*> seen;
   for (std::size_t i = 0; i < params.size(); ++i) {

@@ -60,7 +60,7 @@ class Optimizer : public OptimizerBase {
   const ParamState<T>& param_state(std::size_t index) const { return states_.at(index); }
 
  protected:
-  // `params` must be defined; a parameter listed twice is kept once (its first place).
+  // `params` must be non-empty and defined; a parameter listed twice is kept once (its first place).
   Optimizer(std::string name, std::vector<Variable<T>> params, double lr);
 
   // The buffer names this optimiser keeps, for load_state's checks.
@@ -80,10 +80,12 @@ class Optimizer : public OptimizerBase {
   std::vector<ParamState<T>> states_;
 };
 
+namespace detail {
 // Checks shared by the options of every optimiser: `value` must be >= 0 (and not NaN).
 void require_non_negative(const char* optimiser, const char* what, double value);
 // `value` must lie in [0, 1).
 void require_unit_interval(const char* optimiser, const char* what, double value);
+}  // namespace detail
 
 extern template class Optimizer<float>;
 extern template class Optimizer<double>;

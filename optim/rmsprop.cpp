@@ -7,11 +7,11 @@ namespace tg::optim {
 namespace {
 
 RMSpropOptions checked(RMSpropOptions o) {
-  require_non_negative("RMSprop", "learning rate", o.lr);
-  require_non_negative("RMSprop", "alpha", o.alpha);
-  require_non_negative("RMSprop", "eps", o.eps);
-  require_non_negative("RMSprop", "weight_decay", o.weight_decay);
-  require_non_negative("RMSprop", "momentum", o.momentum);
+  detail::require_non_negative("RMSprop", "learning rate", o.lr);
+  detail::require_non_negative("RMSprop", "alpha", o.alpha);
+  detail::require_non_negative("RMSprop", "eps", o.eps);
+  detail::require_non_negative("RMSprop", "weight_decay", o.weight_decay);
+  detail::require_non_negative("RMSprop", "momentum", o.momentum);
   return o;
 }
 

@@ -13,7 +13,8 @@ class LRScheduler {
   virtual ~LRScheduler() = default;
   // Advances one epoch and sets the optimiser's learning rate for it.
   void step();
-  double get_last_lr() const { return last_lr_; }  // the rate the optimiser has now
+  // The rate the optimiser has now (PyTorch returns a list, one per parameter group; there is one group here).
+  double get_last_lr() const { return last_lr_; }
   std::size_t last_epoch() const { return epoch_; }
   double base_lr() const { return base_lr_; }  // the optimiser's rate when the scheduler was made
 

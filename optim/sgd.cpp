@@ -7,10 +7,10 @@ namespace tg::optim {
 namespace {
 
 SGDOptions checked(SGDOptions o) {
-  require_non_negative("SGD", "learning rate", o.lr);
-  require_non_negative("SGD", "momentum", o.momentum);
-  require_non_negative("SGD", "weight_decay", o.weight_decay);
-  require_non_negative("SGD", "dampening", o.dampening);
+  detail::require_non_negative("SGD", "learning rate", o.lr);
+  detail::require_non_negative("SGD", "momentum", o.momentum);
+  detail::require_non_negative("SGD", "weight_decay", o.weight_decay);
+  detail::require_non_negative("SGD", "dampening", o.dampening);
   if (o.nesterov && (o.momentum <= 0.0 || o.dampening != 0.0)) {
     fail("SGD", "nesterov momentum requires momentum > 0 and dampening = 0 (got momentum {}, dampening {})",
          o.momentum, o.dampening);

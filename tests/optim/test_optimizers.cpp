@@ -329,6 +329,8 @@ TEST_CASE("Invalid options throw std::invalid_argument naming the optimiser and 
   CHECK_THAT(msg, Contains("RMSprop") && Contains("weight_decay") && Contains("-1"));
   msg = message_of<std::invalid_argument>([&] { optim::SGD s({p, Variable<double>()}); });
   CHECK_THAT(msg, Contains("SGD") && Contains("parameter 1") && Contains("undefined"));
+  msg = message_of<std::invalid_argument>([&] { optim::Adam s(std::vector<Variable<double>>{}); });
+  CHECK_THAT(msg, Contains("Adam") && Contains("empty parameter list"));
 }
 
 TEST_CASE("A gradient whose shape no longer matches its parameter is reported") {
