@@ -7,6 +7,8 @@
 #include "init.hpp"
 #include "linear.hpp"
 #include "module.hpp"
+#include "npz.hpp"
 #include "pool.hpp"
 #include "sequential.hpp"
+#include "serialize.hpp"
 #include "summary.hpp"

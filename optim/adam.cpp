@@ -1,0 +1,77 @@
+#include "adam.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "adamw.hpp"
+
+namespace tg::optim {
+
+AdamOptions adamw_defaults() {
+  AdamOptions o;
+  o.weight_decay = 0.01;
+  return o;
+}
+
+namespace {
+
+AdamOptions checked(const char* name, AdamOptions o) {
+  detail::require_non_negative(name, "learning rate", o.lr);
+  detail::require_unit_interval(name, "beta1", o.beta1);
+  detail::require_unit_interval(name, "beta2", o.beta2);
+  detail::require_non_negative(name, "eps", o.eps);
+  detail::require_non_negative(name, "weight_decay", o.weight_decay);
+  return o;
+}
+
+}  // namespace
+
+template <class T>
+Adam<T>::Adam(std::vector<Variable<T>> params, AdamOptions options) : Adam("Adam", false, std::move(params), options) {}
+
+template <class T>
+Adam<T>::Adam(const char* name, bool decoupled, std::vector<Variable<T>> params, AdamOptions options)
+    : Optimizer<T>(name, std::move(params), checked(name, options).lr), options_(options), decoupled_(decoupled) {}
+
+template <class T>
+AdamOptions Adam<T>::options() const {
+  AdamOptions o = options_;
+  o.lr = this->lr();
+  return o;
+}
+
+template <class T>
+void Adam<T>::step() {
+  const double lr = this->lr();
+  const T beta1 = static_cast<T>(options_.beta1), beta2 = static_cast<T>(options_.beta2);
+  const T one_minus_beta1 = static_cast<T>(1.0 - options_.beta1), one_minus_beta2 = static_cast<T>(1.0 - options_.beta2);
+  const T eps = static_cast<T>(options_.eps);
+  const T l2 = decoupled_ ? T(0) : static_cast<T>(options_.weight_decay);
+  const T shrink = static_cast<T>(decoupled_ ? 1.0 - lr * options_.weight_decay : 1.0);
+  for (std::size_t i = 0; i < this->params_.size(); ++i) {
+    const Tensor<T>* grad = this->grad_of(i);
+    if (!grad) continue;
+    const double t = static_cast<double>(++this->states_[i].step);
+    const T step_size = static_cast<T>(lr / (1.0 - std::pow(options_.beta1, t)));
+    const T bias_correction2_sqrt = static_cast<T>(std::sqrt(1.0 - std::pow(options_.beta2, t)));
+    T* p = this->params_[i].value().data();
+    const T* g = grad->data();
+    T* m = this->buffer(i, "exp_avg").data();
+    T* v = this->buffer(i, "exp_avg_sq").data();
+    T* v_max = options_.amsgrad ? this->buffer(i, "max_exp_avg_sq").data() : nullptr;
+    const std::size_t n = grad->size();
+    for (std::size_t k = 0; k < n; ++k) {
+      const T gk = g[k] + l2 * p[k];
+      m[k] = beta1 * m[k] + one_minus_beta1 * gk;
+      v[k] = beta2 * v[k] + one_minus_beta2 * gk * gk;
+      T second = v[k];
+      if (v_max) second = v_max[k] = std::max(v_max[k], second);
+      p[k] = p[k] * shrink - step_size * m[k] / (std::sqrt(second) / bias_correction2_sqrt + eps);
+    }
+  }
+}
+
+template class Adam<float>;
+template class Adam<double>;
+
+}  // namespace tg::optim
