@@ -6,8 +6,10 @@
 int main() {
   tg::manual_seed(1);
   tg::nn::Sequential<double> net{tg::nn::Linear<double>(2, 8), tg::nn::Tanh<double>(), tg::nn::Linear<double>(8, 1)};
-  const tg::Variable<double> x(tg::Tensor<double>{{0, 0}, {0, 1}, {1, 0}, {1, 1}});
-  const tg::Variable<double> target(tg::Tensor<double>{{0}, {1}, {1}, {0}});
+  const tg::Variable<double> x(tg::Tensor<double>{{0.0, 0.0}, {0.0, 1.0}, {1.0, 0.0}, {1.0, 1.0}});
+  tg::Tensor<double> labels{0.0, 1.0, 1.0, 0.0};
+  labels.reshape({4, 1});  // a column: one target per row of x
+  const tg::Variable<double> target(labels);
 
   tg::optim::AdamOptions options;
   options.lr = 0.05;
