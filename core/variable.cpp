@@ -60,10 +60,17 @@ detail::VariableImpl<T>& Variable<T>::checked(const char* function) const {
 }
 
 template <class T>
-const Tensor<T>& Variable<T>::value() const { return checked("value").value; }
+const Tensor<T>& Variable<T>::value() const& { return checked("value").value; }
 
 template <class T>
-Tensor<T>& Variable<T>::value() { return checked("value").value; }
+Tensor<T>& Variable<T>::value() & { return checked("value").value; }
+
+template <class T>
+const Tensor<T> Variable<T>::value() && {
+  auto& impl = checked("value");
+  if (impl_.use_count() == 1) return std::move(impl.value);
+  return impl.value;
+}
 
 template <class T>
 const Tensor<T>& Variable<T>::grad() const {

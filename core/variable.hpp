@@ -56,8 +56,12 @@ class Variable {
   explicit Variable(Tensor<T> value, bool requires_grad = false);
 
   bool defined() const { return impl_ != nullptr; }
-  const Tensor<T>& value() const;
-  Tensor<T>& value();  // in-place edits bypass the tape
+  const Tensor<T>& value() const&;
+  Tensor<T>& value() &;  // in-place edits bypass the tape
+  // The value of a temporary (`net(x).value()`) is returned by value, moved out when nothing
+  // else shares it, so `const Tensor<T>& y = net(x).value();` cannot dangle. It is const so that
+  // writing through a temporary handle (`f().value() = v`), which would be lost, does not compile.
+  const Tensor<T> value() &&;
   const Tensor<T>& grad() const;  // throws if no gradient exists
   bool has_grad() const;
   bool requires_grad() const;

@@ -39,8 +39,10 @@ class Conv2d : public Module<T> {
     return fmt::format("Conv2d({}, {}, kernel_size={}{})", in_, out_, kernel_, extra);
   }
 
-  Variable<T> weight() const { return weight_; }
-  Variable<T> bias() const { return bias_; }
+  Variable<T>& weight() { return weight_; }
+  const Variable<T>& weight() const { return weight_; }
+  Variable<T>& bias() { return bias_; }  // undefined without bias
+  const Variable<T>& bias() const { return bias_; }
 
  private:
   std::size_t in_, out_, kernel_, stride_, padding_, dilation_, groups_;

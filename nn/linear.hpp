@@ -25,8 +25,10 @@ class Linear : public Module<T> {
     return fmt::format("Linear({}, {}{})", in_, out_, bias_.defined() ? "" : ", bias=false");
   }
 
-  Variable<T> weight() const { return weight_; }
-  Variable<T> bias() const { return bias_; }  // undefined without bias
+  Variable<T>& weight() { return weight_; }
+  const Variable<T>& weight() const { return weight_; }
+  Variable<T>& bias() { return bias_; }  // undefined without bias
+  const Variable<T>& bias() const { return bias_; }
 
  private:
   std::size_t in_, out_;

@@ -58,7 +58,7 @@ std::size_t live() { return tape_stats().live_nodes; }
 
 }  // namespace
 
-TEST_CASE("a chain of 100,000 recorded ops back-propagates without overflowing the stack") {
+TEST_CASE("a chain of 100000 recorded ops back-propagates without overflowing the stack") {
   const std::size_t before = live();
   const double c = 1.0000001;
   double grad = 0, value = 0;
@@ -84,7 +84,7 @@ TEST_CASE("a chain of 100,000 recorded ops back-propagates without overflowing t
   CHECK(value == Approx(2.0 * expected).epsilon(1e-12));
 }
 
-TEST_CASE("destroying a 100,000-op chain without backward does not overflow the stack") {
+TEST_CASE("destroying a 100000-op chain without backward does not overflow the stack") {
   const std::size_t before = live();
   std::size_t live_during = 0;
   run_on_small_stack([&] {
@@ -166,7 +166,7 @@ TEST_CASE("a diamond graph sums the gradients of both paths") {
   }
 }
 
-TEST_CASE("each node's backward runs exactly once, after all of its output's gradient has arrived") {
+TEST_CASE("each node's backward runs exactly once after all of its output's gradient has arrived") {
   int calls_shared = 0, calls_top = 0;
   Tensor<double> seen_by_shared;
   Variable<double> x(Tensor<double>{1.0, 2.0}, true);
@@ -189,7 +189,7 @@ TEST_CASE("each node's backward runs exactly once, after all of its output's gra
   test::require_close(x.grad(), Tensor<double>{17.0, 17.0}, 0.0);
 }
 
-TEST_CASE("nothing is recorded under NoGradGuard, and nested guards restore the previous state") {
+TEST_CASE("nothing is recorded under NoGradGuard and nested guards restore the previous state") {
   Variable<double> x(Tensor<double>{1.0, 2.0}, true);
   const TapeStats before = tape_stats();
   REQUIRE(grad_enabled());
@@ -219,7 +219,7 @@ TEST_CASE("nothing is recorded under NoGradGuard, and nested guards restore the 
   CHECK(tape_stats().recorded_nodes == before.recorded_nodes + 1);
 }
 
-TEST_CASE("backward works under NoGradGuard, on a graph recorded before") {
+TEST_CASE("backward works under NoGradGuard on a graph recorded before") {
   Variable<double> x(Tensor<double>{1.0, 2.0}, true);
   Variable<double> y = x * x;
   NoGradGuard guard;
@@ -300,7 +300,7 @@ TEST_CASE("backward from a leaf puts the seed into its gradient") {
   test::require_close(x.grad(), Tensor<double>{5.0, 7.0}, 0.0);
 }
 
-TEST_CASE("only leaves keep gradients, and only inputs that require grad get one") {
+TEST_CASE("only leaves keep gradients and only inputs that require grad get one") {
   Variable<double> x(Tensor<double>{1.0, 2.0}, true);
   Variable<double> c(Tensor<double>{3.0, 4.0});
   Variable<double> h = x * c;

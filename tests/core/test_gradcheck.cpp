@@ -48,7 +48,7 @@ bool report_has(const GradcheckResult& r, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("gradcheck passes correct ops, with broadcasting") {
+TEST_CASE("gradcheck passes correct ops with broadcasting") {
   Generator gen(7);
   auto a = test::param(test::uniform({3, 4}, gen));
   auto b = test::param(test::away_from_zero({4}, gen, 0.5));
@@ -83,7 +83,7 @@ TEST_CASE("gradcheck passes scalar and identity functions") {
   test::require_gradcheck([](const Inputs& v) { return v[0]; }, {x});
 }
 
-TEST_CASE("gradcheck fails a wrong backward and reports input, element and both values") {
+TEST_CASE("gradcheck fails a wrong backward and reports input element and both values") {
   auto x = test::param(Tensor<double>{0.5, -1.25, 2.0});
   GradcheckResult r = gradcheck([](const Inputs& v) { return cube_wrong(v[0]); }, {x});
   INFO(r.report);
@@ -148,7 +148,7 @@ TEST_CASE("gradcheck points at the one element whose gradient is wrong") {
   }
 }
 
-TEST_CASE("gradcheck compares the full Jacobian, not just its column sums") {
+TEST_CASE("gradcheck compares the full Jacobian not just its column sums") {
   // y = (2 x0, x1, x2) whose true Jacobian is diag(2, 1, 1). This backward returns
   // (2 g0 + g1 - g2, g1, g2): with a seed of ones it gives (2, 1, 1), the right answer, but the
   // entries d y1 / d x0 (1 instead of 0) and d y2 / d x0 (-1 instead of 0) are wrong.

@@ -29,7 +29,7 @@ TEST_CASE("a new Variable holds its value and is a leaf without a gradient") {
   CHECK(s.requires_grad());
 }
 
-TEST_CASE("copies of a Variable share value, gradient and flags") {
+TEST_CASE("copies of a Variable share value gradient and flags") {
   Variable<double> a(Tensor<double>{1.0, 2.0}, true);
   Variable<double> b = a;
   b.value()(0) = 10.0;
@@ -53,7 +53,7 @@ TEST_CASE("item converts one-element variables and names the shape otherwise") {
   CHECK_THAT(msg, Contains("item") && Contains("(2,)"));
 }
 
-TEST_CASE("grad() without a gradient throws, naming grad and the shape") {
+TEST_CASE("grad() without a gradient throws naming grad and the shape") {
   Variable<double> x(xt::zeros<double>({4}), true);
   std::string msg = message_of<std::logic_error>([&] { x.grad(); });
   CHECK_THAT(msg, Contains("grad") && Contains("(4,)") && Contains("backward"));
@@ -62,7 +62,7 @@ TEST_CASE("grad() without a gradient throws, naming grad and the shape") {
   CHECK_THAT(msg, Contains("does not require grad"));
 }
 
-TEST_CASE("zero_grad drops the gradient, like set_to_none") {
+TEST_CASE("zero_grad drops the gradient like set_to_none") {
   Variable<double> x(Tensor<double>(2.0), true);
   (x * x).backward();
   REQUIRE(x.has_grad());
@@ -72,7 +72,7 @@ TEST_CASE("zero_grad drops the gradient, like set_to_none") {
   x.zero_grad();  // harmless without a gradient
 }
 
-TEST_CASE("op() names the op that made a variable, and only leaves stop requiring grad") {
+TEST_CASE("op() names the op that made a variable and only leaves stop requiring grad") {
   Variable<double> a(Tensor<double>(1.0), true), b(Tensor<double>(2.0), true);
   Variable<double> y = a * b;
   CHECK(y.op() == "mul");
@@ -87,7 +87,7 @@ TEST_CASE("op() names the op that made a variable, and only leaves stop requirin
   CHECK_FALSE(a.requires_grad());
 }
 
-TEST_CASE("an op output is never a leaf, whatever the op's name") {
+TEST_CASE("an op output is never a leaf whatever the op's name") {
   Variable<double> a(Tensor<double>(1.0), true);
   Variable<double> y = record_op<double>("", Tensor<double>(a.value()), {a},
                                          [](const Tensor<double>& g) { return std::vector<Tensor<double>>{g}; });
@@ -173,7 +173,7 @@ TEST_CASE("normalize_axis counts negative axes from the end and names out-of-ran
   CHECK_THAT(msg, Contains("max") && Contains("axis 0") && Contains("0-dimensional"));
 }
 
-TEST_CASE("normalize_axes sorts, expands an empty list to every axis and rejects duplicates") {
+TEST_CASE("normalize_axes sorts expands an empty list to every axis and rejects duplicates") {
   CHECK(normalize_axes("f", Axes{}, 3) == std::vector<std::size_t>{0, 1, 2});
   CHECK(normalize_axes("f", Axes{-1, 0}, 3) == std::vector<std::size_t>{0, 2});
   std::string msg = message_of<std::invalid_argument>([] { normalize_axes("mean", Axes{1, -2}, 3); });
@@ -205,4 +205,16 @@ TEST_CASE("tape_stats counts recorded and live nodes") {
   }
   CHECK(tape_stats().live_nodes == before.live_nodes);
   CHECK(tape_stats().recorded_nodes == before.recorded_nodes + 2);
+}
+
+TEST_CASE("the value of a temporary Variable is safe to bind to a const reference") {
+  tg::Variable<double> a(tg::Tensor<double>{1.0, 2.0, 3.0}, true);
+  const tg::Tensor<double>& doubled = (a * 2.0).value();  // the temporary dies at the semicolon
+  std::vector<tg::Variable<double>> churn;                 // reuse freed memory if it were dangling
+  for (int i = 0; i < 50; ++i) churn.push_back(a * -7.0);
+  CHECK(doubled(0) == 2.0);
+  CHECK(doubled(2) == 6.0);
+  tg::Variable<double> kept = a * 3.0;
+  tg::Tensor<double> copy = std::move(kept).value();  // shared by nobody else: moved out
+  CHECK(copy(1) == 6.0);
 }

@@ -38,7 +38,7 @@ TEST_CASE("read_idx reads a raw images file and a raw labels file") {
   CHECK(l.bytes == kLabelBytes);
 }
 
-TEST_CASE("read_idx reads gzip files, recognised by their magic bytes and not by their name") {
+TEST_CASE("read_idx reads gzip files recognised by their magic bytes and not by their name") {
   tg::test::TempDir dir;
   tg::test::write_gz(dir.file("img.gz"), images_file());
   tg::test::write_gz(dir.file("img_no_suffix"), images_file());
@@ -70,7 +70,7 @@ TEST_CASE("read_idx accepts any unsigned-byte idx file when asked for any kind")
   CHECK_THAT(msg, Contains("magic number 2050") && Contains("2049"));
 }
 
-TEST_CASE("read_idx rejects a wrong magic number, naming the file and the number") {
+TEST_CASE("read_idx rejects a wrong magic number naming the file and the number") {
   tg::test::TempDir dir;
   const std::string path = dir.file("train-images-idx3-ubyte");
   tg::test::write_raw(path, tg::test::idx_bytes(2052, {3, 4, 5, 1}, kPixels));

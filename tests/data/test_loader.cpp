@@ -39,7 +39,7 @@ std::vector<std::size_t> epoch_indices(DataLoader<float>& loader) {
 
 }  // namespace
 
-TEST_CASE("DataLoader yields (B, 1, rows, cols) batches with a smaller last one") {
+TEST_CASE("DataLoader yields (B 1 rows cols) batches with a smaller last one") {
   DataLoader<float> loader = indexed_loader(10, opts(4));
   REQUIRE(loader.num_batches() == 3);
   std::vector<Shape> shapes;
@@ -72,7 +72,7 @@ TEST_CASE("DataLoader drop_last drops the incomplete batch") {
   }
 }
 
-TEST_CASE("DataLoader scales bytes to [0, 1] as byte / 255") {
+TEST_CASE("DataLoader scales bytes to [0 1] as byte / 255") {
   // Four 1 x 2 images with known bytes.
   std::vector<std::uint8_t> images = {0, 255, 51, 102, 128, 1, 254, 204};
   DataLoader<float> f(images, Labels{3, 1, 4, 1}, 1, 2, opts(4));
@@ -115,7 +115,7 @@ TEST_CASE("DataLoader keeps the order without shuffle and repeats a seeded order
   CHECK(epoch_indices(a) == a0);
 }
 
-TEST_CASE("DataLoader visits every sample exactly once per epoch, with its own image and label") {
+TEST_CASE("DataLoader visits every sample exactly once per epoch with its own image and label") {
   for (bool drop_last : {false, true}) {
     DataLoader<float> loader = indexed_loader(23, opts(5, true, 7, drop_last));
     for (int epoch = 0; epoch < 3; ++epoch) {
@@ -167,7 +167,7 @@ TEST_CASE("DataLoader rejects a zero batch size and arrays that do not match") {
   CHECK_THAT(msg, Contains("0 x 3"));
 }
 
-TEST_CASE("DataLoader never overwrites images a caller still holds, and reuses them otherwise") {
+TEST_CASE("DataLoader never overwrites images a caller still holds and reuses them otherwise") {
   DataLoader<float> loader = indexed_loader(12, opts(4));
   auto it = loader.begin();
   Variable<float> kept = it->images;  // a handle, as a recorded graph keeps one

@@ -57,7 +57,7 @@ std::size_t peak_rss_kib() {
 
 }  // namespace
 
-TEST_CASE("MNIST reads a split in the dash naming style, raw") {
+TEST_CASE("MNIST reads a split in the dash naming style raw") {
   tg::test::TempDir dir;
   write_split(dir, "train", 12, Style::dash, false);
   write_split(dir, "t10k", 5, Style::dash, false);
@@ -72,7 +72,7 @@ TEST_CASE("MNIST reads a split in the dash naming style, raw") {
   CHECK(test.images_path() == dir.file("t10k-images-idx3-ubyte"));
 }
 
-TEST_CASE("MNIST reads a split in the dot naming style, gzip") {
+TEST_CASE("MNIST reads a split in the dot naming style gzip") {
   tg::test::TempDir dir;
   write_split(dir, "t10k", 7, Style::dot, true);
   MNIST test(dir.str(), Split::test);
@@ -100,7 +100,7 @@ TEST_CASE("MNIST copies share their bytes") {
   CHECK(&a.images() == &b.images());
 }
 
-TEST_CASE("MNIST lists what it looked for, where, and how to fetch it when files are missing") {
+TEST_CASE("MNIST lists what it looked for where and how to fetch it when files are missing") {
   tg::test::TempDir dir;
   std::string msg = message_of<std::runtime_error>([&] { MNIST(dir.str(), Split::train); });
   CHECK_THAT(msg, Contains("MNIST") && Contains("train images") && Contains("in " + dir.str()) &&
@@ -117,7 +117,7 @@ TEST_CASE("MNIST lists what it looked for, where, and how to fetch it when files
                       Contains("scripts/fetch_fashion_mnist.sh"));
 }
 
-TEST_CASE("MNIST rejects image and label counts that disagree, naming both files") {
+TEST_CASE("MNIST rejects image and label counts that disagree naming both files") {
   tg::test::TempDir dir;
   write_split(dir, "train", 5, Style::dash, false);
   tg::test::write_raw(dir.file("train-labels-idx1-ubyte"), tg::test::idx_bytes(2049, {4}, {0, 1, 2, 3}));
@@ -157,7 +157,7 @@ TEST_CASE("MNIST index accessors check their range") {
 }
 
 // Real data sets: checked only where they are installed (scripts/fetch_mnist.sh, scripts/fetch_fashion_mnist.sh).
-TEST_CASE("the real MNIST in data/mnist, when fetched") {
+TEST_CASE("the real MNIST in data/mnist when fetched") {
   const std::string dir = std::string(TAPEGRAD_SOURCE_DIR) + "/data/mnist";
   if (!std::filesystem::exists(dir + "/train-images-idx3-ubyte")) {
     WARN("skipped: no MNIST in " << dir << " (scripts/fetch_mnist.sh fetches it)");
@@ -186,7 +186,7 @@ TEST_CASE("the real MNIST in data/mnist, when fetched") {
   CHECK(peak < 200 * 1024);
 }
 
-TEST_CASE("the real Fashion-MNIST from Debian, when installed") {
+TEST_CASE("the real Fashion-MNIST from Debian when installed") {
   const std::string dir = kFashionMnistDebianDir;
   if (!std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz")) {
     WARN("skipped: no Fashion-MNIST in " << dir << " (scripts/fetch_fashion_mnist.sh installs it)");

@@ -12,7 +12,7 @@ nn::Sequential<float> mlp() {
 
 }  // namespace
 
-TEST_CASE("the 784-256-128-10 MLP has PyTorch's parameter names, shapes and 235,146 parameters") {
+TEST_CASE("the 784-256-128-10 MLP has PyTorch's parameter names shapes and 235146 parameters") {
   auto net = mlp();
   auto named = net.named_parameters();
   REQUIRE(named.size() == 6);
@@ -54,7 +54,7 @@ TEST_CASE("manual_seed makes module initialisation repeat") {
   CHECK((a.weight().value() != c.weight().value()));
 }
 
-TEST_CASE("Conv2d parameters: (out, in/groups, k, k) and (out)") {
+TEST_CASE("Conv2d parameters: (out in/groups k k) and (out)") {
   nn::Conv2d conv(4, 6, 3, 1, 1, 1, 2);
   auto named = conv.named_parameters();
   REQUIRE(named.size() == 2);
@@ -64,7 +64,7 @@ TEST_CASE("Conv2d parameters: (out, in/groups, k, k) and (out)") {
   CHECK_THROWS_AS(nn::Conv2d(3, 6, 3, 1, 0, 1, 2), std::invalid_argument);
 }
 
-TEST_CASE("the example CNN has 225,034 parameters and the right output shape") {
+TEST_CASE("the example CNN has 225034 parameters and the right output shape") {
   nn::Sequential net{nn::Conv2d(1, 32, 3), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(32, 64, 3), nn::ReLU(),
                      nn::MaxPool2d(2), nn::Flatten(), nn::Linear(1600, 128), nn::ReLU(), nn::Linear(128, 10)};
   // 32*9+32 + 64*32*9+64 + 1600*128+128 + 128*10+10, counted by hand
@@ -73,7 +73,7 @@ TEST_CASE("the example CNN has 225,034 parameters and the right output shape") {
   CHECK(net(x).shape() == Shape{2, 10});
 }
 
-TEST_CASE("summary lists each layer with output shape and parameters, and the totals") {
+TEST_CASE("summary lists each layer with output shape and parameters and the totals") {
   auto net = mlp();
   std::string table = nn::summary(net, Shape{1, 1, 28, 28});
   INFO(table);
@@ -86,7 +86,7 @@ TEST_CASE("summary lists each layer with output shape and parameters, and the to
   CHECK(tape_stats().live_nodes == 0);
 }
 
-TEST_CASE("train() and eval() reach every child; Dropout is the identity in eval mode") {
+TEST_CASE("train() and eval() reach every child - Dropout is the identity in eval mode") {
   nn::Sequential<double> net{nn::Linear<double>(4, 4), nn::Dropout<double>(0.5)};
   Variable<double> x(Tensor<double>(xt::ones<double>({3, 4})));
   net.eval();

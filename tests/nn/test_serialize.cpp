@@ -62,7 +62,7 @@ TEST_CASE("numpy.load reads a saved module with its names and values") {
   std::filesystem::remove(out);
 }
 
-TEST_CASE("load lists every missing, unexpected and mis-shaped parameter and changes nothing") {
+TEST_CASE("load lists every missing unexpected and mis-shaped parameter and changes nothing") {
   const std::string path = temp_path("mismatch.npz");
   nn::write_npz(path, std::vector<std::pair<std::string, Tensor<float>>>{
                           {"0.weight", xt::zeros<float>({3, 5})},  // wrong shape

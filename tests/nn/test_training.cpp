@@ -15,7 +15,7 @@ data::DataLoader<float> synthetic_loader(std::size_t n, std::uint64_t seed) {
     for (std::size_t p = 0; p < 64; ++p) {
       const bool top = p < 32;
       const double base = (top == (labels[i] == 0)) ? 180 : 60;
-      images[i * 64 + p] = static_cast<std::uint8_t>(std::clamp(base + gen.normal(0, 40), 0.0, 255.0));
+      images[i * 64 + p] = static_cast<std::uint8_t>(std::clamp(base + gen.normal(0, 25), 0.0, 255.0));
     }
   }
   data::DataLoaderOptions options;

@@ -158,7 +158,7 @@ TEST_CASE("softmax and log_softmax match numpy along inner and outer axes of a 3
                       1e-14);
 }
 
-TEST_CASE("softmax of a 0-d tensor is 1, like PyTorch") {
+TEST_CASE("softmax of a 0-d tensor is 1 like PyTorch") {
   Variable<double> s(Tensor<double>(2.5), true);
   Variable<double> y = softmax(s);
   CHECK(y.shape().empty());
@@ -225,7 +225,7 @@ TEST_CASE("softmax and log_softmax are finite and correct at logits of +-1000") 
 
 // ---------------------------------------------------------------- kinks: PyTorch's conventions
 
-TEST_CASE("gradients at exactly 0 follow PyTorch: relu 0, leaky_relu slope, elu alpha") {
+TEST_CASE("gradients at exactly 0 follow PyTorch: relu 0 leaky_relu slope elu alpha") {
   const Tensor<double> at{-1.0, 0.0, 2.0};
   const Tensor<double> ones{1.0, 1.0, 1.0};
   SECTION("relu") {
@@ -269,7 +269,7 @@ TEST_CASE("activations record nothing when the input does not require grad") {
 
 // ---------------------------------------------------------------- errors
 
-TEST_CASE("softmax and log_softmax reject an out-of-range axis, naming the function and the axis") {
+TEST_CASE("softmax and log_softmax reject an out-of-range axis naming the function and the axis") {
   Variable<double> x(xt::zeros<double>({2, 3}));
   for (int axis : {2, -3, 7}) {
     std::string msg = message_of<std::invalid_argument>([&] { softmax(x, axis); });

@@ -57,24 +57,24 @@ Variable<double> d_var() { return Variable<double>(Tensor<double>{{10, 20, 30, 4
 
 }  // namespace
 
-TEST_CASE("add: gradcheck with broadcasting, 0-d Variables and scalars") {
+TEST_CASE("add: gradcheck with broadcasting 0-d Variables and scalars") {
   gradcheck_binary([](const auto& x, const auto& y) { return x + y; }, 11);
 }
 
-TEST_CASE("sub: gradcheck with broadcasting, 0-d Variables and scalars") {
+TEST_CASE("sub: gradcheck with broadcasting 0-d Variables and scalars") {
   gradcheck_binary([](const auto& x, const auto& y) { return x - y; }, 12);
 }
 
-TEST_CASE("mul: gradcheck with broadcasting, 0-d Variables and scalars") {
+TEST_CASE("mul: gradcheck with broadcasting 0-d Variables and scalars") {
   gradcheck_binary([](const auto& x, const auto& y) { return x * y; }, 13);
 }
 
-TEST_CASE("div: gradcheck with broadcasting, 0-d Variables and scalars") {
+TEST_CASE("div: gradcheck with broadcasting 0-d Variables and scalars") {
   gradcheck_binary([](const auto& x, const auto& y) { return x / y; }, 14);
 }
 
 // Expected values below were printed by numpy 1.24 (/usr/bin/python3) for the same inputs.
-TEST_CASE("binary ops: forward values with (3,4) and (4,)") {
+TEST_CASE("binary ops: forward values with (34) and (4)") {
   auto a = a_var(), b = b_var();
   test::require_close((a + b).value(), Tensor<double>{{2, 4, 7, 12}, {6, 8, 11, 16}, {10, 12, 15, 20}});
   test::require_close((a - b).value(), Tensor<double>{{0, 0, -1, -4}, {4, 4, 3, 0}, {8, 8, 7, 4}});
@@ -82,7 +82,7 @@ TEST_CASE("binary ops: forward values with (3,4) and (4,)") {
   test::require_close((a / b).value(), Tensor<double>{{1, 1, 0.75, 0.5}, {5, 3, 1.75, 1}, {9, 5, 2.75, 1.5}});
 }
 
-TEST_CASE("binary ops: forward values with (3,1) and (1,4)") {
+TEST_CASE("binary ops: forward values with (31) and (14)") {
   auto c = c_var(), d = d_var();
   test::require_close((c + d).value(), Tensor<double>{{11, 21, 31, 41}, {12, 22, 32, 42}, {13, 23, 33, 43}});
   test::require_close((c - d).value(),
@@ -128,7 +128,7 @@ TEST_CASE("binary ops: the gradient of a broadcast input is summed back to its s
   test::require_close(a.grad(), Tensor<double>{{1, 2, 4, 8}, {1, 2, 4, 8}, {1, 2, 4, 8}});
 }
 
-TEST_CASE("unary ops: gradcheck of neg, exp, log, sqrt, abs") {
+TEST_CASE("unary ops: gradcheck of neg exp log sqrt abs") {
   Generator gen(21);
   test::require_gradcheck([](const Vars& v) { return -v[0]; }, {test::param(test::uniform({3, 4}, gen))});
   test::require_gradcheck([](const Vars& v) { return exp(v[0]); }, {test::param(test::uniform({3, 4}, gen, -2, 2))});
@@ -137,7 +137,7 @@ TEST_CASE("unary ops: gradcheck of neg, exp, log, sqrt, abs") {
   test::require_gradcheck([](const Vars& v) { return abs(v[0]); }, {test::param(test::away_from_zero({3, 4}, gen))});
 }
 
-TEST_CASE("pow: gradcheck for integer, fractional, negative exponents and 0") {
+TEST_CASE("pow: gradcheck for integer fractional negative exponents and 0") {
   Generator gen(22);
   for (double p : {2.0, 3.0, 1.0, 0.0}) {
     INFO("exponent " << p);
@@ -176,7 +176,7 @@ TEST_CASE("unary ops: gradient values at chosen points") {
   test::require_close(u.grad(), Tensor<double>{-1, 4, 2.0 / 3.0});  // 2 / u
 }
 
-TEST_CASE("pow(x, 0) has gradient 0 everywhere, including at 0 (PyTorch)") {
+TEST_CASE("pow(x 0) has gradient 0 everywhere including at 0 (PyTorch)") {
   Variable<double> x(Tensor<double>{-1.5, 0.0, 2.0}, true);
   pow(x, 0.0).backward(xt::ones<double>({3}));
   test::require_close(x.grad(), Tensor<double>{0, 0, 0});
@@ -189,7 +189,7 @@ TEST_CASE("abs has gradient 0 at 0 (PyTorch's choice) and the sign elsewhere") {
   test::require_close(x.grad(), Tensor<double>{-1, 0, 1});
 }
 
-TEST_CASE("float arithmetic: values, double scalars and gradients") {
+TEST_CASE("float arithmetic: values double scalars and gradients") {
   Variable<float> x(Tensor<float>{1.0f, 2.0f, 4.0f}, true);
   auto y = (x * 2.0 + 1.0) / x - pow(x, 2.0f);  // 2 + 1/x - x^2
   test::require_close(y.value(), Tensor<float>{2.0f, -1.5f, -13.75f}, 1e-6);
@@ -197,7 +197,7 @@ TEST_CASE("float arithmetic: values, double scalars and gradients") {
   test::require_close(x.grad(), Tensor<float>{-3.0f, -4.25f, -8.0625f}, 1e-6);  // -1/x^2 - 2x
 }
 
-TEST_CASE("binary ops reject shapes NumPy would refuse, naming the op and both shapes") {
+TEST_CASE("binary ops reject shapes NumPy would refuse naming the op and both shapes") {
   Variable<double> a(xt::zeros<double>({3, 4})), b(xt::zeros<double>({5}));
   const std::vector<std::pair<std::string, std::function<void()>>> ops = {
       {"add", [&] { a + b; }}, {"sub", [&] { a - b; }}, {"mul", [&] { a * b; }}, {"div", [&] { a / b; }}};

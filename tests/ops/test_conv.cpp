@@ -86,31 +86,31 @@ TEST_CASE("conv2d: output size is floor((H + 2p - d(k-1) - 1)/s) + 1") {
   CHECK(conv2d(x, w, Variable<double>(), 3, 2, 2).shape() == Shape{2, 4, 3, 4});   // (7+4-5)/3+1, (10+4-3)/3+1
 }
 
-TEST_CASE("conv2d: forward and gradcheck, plain 3x3 with bias") { check_config({2, 2, 5, 4}, {3, 2, 3, 3}, true, {}, 21); }
+TEST_CASE("conv2d: forward and gradcheck plain 3x3 with bias") { check_config({2, 2, 5, 4}, {3, 2, 3, 3}, true, {}, 21); }
 
-TEST_CASE("conv2d: forward and gradcheck, stride 2 and padding 1") {
+TEST_CASE("conv2d: forward and gradcheck stride 2 and padding 1") {
   check_config({2, 2, 5, 6}, {3, 2, 3, 3}, true, {2, 1, 1, 1}, 22);
 }
 
-TEST_CASE("conv2d: forward and gradcheck, dilation 2 (with padding 1)") {
+TEST_CASE("conv2d: forward and gradcheck dilation 2 (with padding 1)") {
   check_config({1, 2, 6, 5}, {2, 2, 2, 3}, true, {1, 1, 2, 1}, 23);
 }
 
-TEST_CASE("conv2d: forward and gradcheck, groups 2") { check_config({2, 4, 4, 5}, {6, 2, 3, 3}, true, {1, 0, 1, 2}, 24); }
+TEST_CASE("conv2d: forward and gradcheck groups 2") { check_config({2, 4, 4, 5}, {6, 2, 3, 3}, true, {1, 0, 1, 2}, 24); }
 
-TEST_CASE("conv2d: forward and gradcheck, 1x1 kernel (read in place and strided)") {
+TEST_CASE("conv2d: forward and gradcheck 1x1 kernel (read in place and strided)") {
   check_config({2, 3, 3, 4}, {4, 3, 1, 1}, true, {}, 25);
   check_config({2, 4, 3, 4}, {4, 2, 1, 1}, true, {1, 0, 1, 2}, 26);  // grouped, still read in place
   check_config({1, 3, 5, 4}, {2, 3, 1, 1}, true, {2, 1, 1, 1}, 27);  // stride and padding: lowered
 }
 
-TEST_CASE("conv2d: forward and gradcheck, no bias") { check_config({2, 2, 4, 4}, {3, 2, 2, 2}, false, {}, 28); }
+TEST_CASE("conv2d: forward and gradcheck no bias") { check_config({2, 2, 4, 4}, {3, 2, 2, 2}, false, {}, 28); }
 
-TEST_CASE("conv2d: forward and gradcheck, non-square input and kernel") {
+TEST_CASE("conv2d: forward and gradcheck non-square input and kernel") {
   check_config({1, 2, 4, 7}, {2, 2, 2, 3}, true, {1, 1, 1, 1}, 29);
 }
 
-TEST_CASE("conv2d: forward and gradcheck, everything at once") {
+TEST_CASE("conv2d: forward and gradcheck everything at once") {
   check_config({2, 3, 7, 6}, {3, 1, 3, 2}, true, {2, 2, 2, 3}, 30);
 }
 
@@ -150,7 +150,7 @@ TEST_CASE("conv2d: the graph is released after backward") {
   CHECK(tape_stats().live_nodes == before);
 }
 
-TEST_CASE("conv2d: rejects bad shapes and arguments, naming the function and the shapes") {
+TEST_CASE("conv2d: rejects bad shapes and arguments naming the function and the shapes") {
   Variable<double> x(xt::zeros<double>({1, 3, 5, 5})), w(xt::zeros<double>({8, 3, 3, 3}));
   auto err = [](auto f) { return message_of<std::invalid_argument>(f); };
 
@@ -179,7 +179,7 @@ TEST_CASE("conv2d: rejects bad shapes and arguments, naming the function and the
              Contains("conv2d") && Contains("(1, 3, 5, 5)") && Contains("dilation 3") && Contains("-1x-1"));
 }
 
-TEST_CASE("im2col: every entry written from its definition, col2im is its adjoint and accumulates") {
+TEST_CASE("im2col: every entry written from its definition col2im is its adjoint and accumulates") {
   using kernels::ConvGeometry;
   Generator gen(34);
   // (channels, H, W, kH, kW, stride, padding, dilation)

@@ -36,7 +36,7 @@ TEST_CASE("dropout in training zeroes a fraction p and scales survivors by 1/(1-
   }
 }
 
-TEST_CASE("dropout: the same seed gives the same mask, another seed another mask") {
+TEST_CASE("dropout: the same seed gives the same mask another seed another mask") {
   Variable<double> x(xt::ones<double>({20, 30}));
   Generator a(5), b(5), c(6);
   Tensor<double> ya = dropout(x, 0.5, true, a).value();
@@ -75,7 +75,7 @@ TEST_CASE("dropout passes gradcheck with a fixed mask") {
       {x});
 }
 
-TEST_CASE("dropout in eval mode, or with p = 0, is the identity and draws nothing") {
+TEST_CASE("dropout in eval mode or with p = 0 is the identity and draws nothing") {
   auto x = test::param(Tensor<double>{{1.0, -2.0, 3.0}});
   Generator gen(34);
   for (auto [p, training] : {std::pair<double, bool>{0.5, false}, {0.0, true}, {0.0, false}}) {
@@ -90,7 +90,7 @@ TEST_CASE("dropout in eval mode, or with p = 0, is the identity and draws nothin
   CHECK(gen.next() == fresh.next());  // the generator was not advanced
 }
 
-TEST_CASE("dropout with p = 1 gives zeros and a zero gradient, like PyTorch") {
+TEST_CASE("dropout with p = 1 gives zeros and a zero gradient like PyTorch") {
   Generator gen(35);
   auto x = test::param(Tensor<double>{1.0, 2.0, 3.0});
   Variable<double> y = dropout(x, 1.0, true, gen);
@@ -111,7 +111,7 @@ TEST_CASE("dropout works on float with a double literal for p") {
   CHECK(static_cast<double>(zeros) / 2500.0 == Approx(0.25).margin(0.04));
 }
 
-TEST_CASE("dropout rejects p outside [0, 1], naming the function and the value") {
+TEST_CASE("dropout rejects p outside [0 1] naming the function and the value") {
   Generator gen(37);
   Variable<double> x(xt::ones<double>({3}));
   CHECK_THAT(message_of<std::invalid_argument>([&] { dropout(x, 1.5, true, gen); }),

@@ -36,7 +36,7 @@ TEST_CASE("matmul: hand-computed products") {
   test::require_close(matmul(c, d).value(), expected, 1e-6);
 }
 
-TEST_CASE("matmul: agrees with a naive loop on odd shapes, float and double") {
+TEST_CASE("matmul: agrees with a naive loop on odd shapes float and double") {
   Generator gen(11);
   Tensor<double> a = test::uniform({17, 33}, gen), b = test::uniform({33, 9}, gen);
   test::require_close(matmul(Variable<double>(a), Variable<double>(b)).value(), naive_matmul(a, b), 1e-12);
@@ -50,7 +50,7 @@ TEST_CASE("matmul: gradcheck on both inputs") {
   test::require_gradcheck([](auto& v) { return matmul(v[0], v[1]); }, {a, b});
 }
 
-TEST_CASE("matmul: gradients, by hand, only for the inputs that require them") {
+TEST_CASE("matmul: gradients by hand only for the inputs that require them") {
   Variable<double> a(Tensor<double>{{1, 2}, {3, 4}, {5, 6}});  // constant
   auto b = test::param(Tensor<double>{{1, -1}, {2, 0}});
   backward_ones(matmul(a, b));
@@ -59,7 +59,7 @@ TEST_CASE("matmul: gradients, by hand, only for the inputs that require them") {
   test::require_close(b.grad(), Tensor<double>{{9, 9}, {12, 12}});
 }
 
-TEST_CASE("matmul: rejects mismatched and non-2-D inputs, naming both shapes") {
+TEST_CASE("matmul: rejects mismatched and non-2-D inputs naming both shapes") {
   Variable<double> a(xt::zeros<double>({3, 4})), b(xt::zeros<double>({5, 2}));
   CHECK(message_of<std::invalid_argument>([&] { matmul(a, b); }) == "matmul: inner dimensions differ: (3, 4) x (5, 2)");
   Variable<double> c(xt::zeros<double>({3, 4, 5})), v(xt::zeros<double>({4}));
@@ -69,7 +69,7 @@ TEST_CASE("matmul: rejects mismatched and non-2-D inputs, naming both shapes") {
   CHECK_THAT(msg, Contains("matmul") && Contains("2-D") && Contains("(3, 4)") && Contains("(4,)"));
 }
 
-TEST_CASE("linear: hand-computed x·wᵀ + b, with and without bias") {
+TEST_CASE("linear: hand-computed x·wᵀ + b with and without bias") {
   Variable<double> x(Tensor<double>{{1, 2, 3}, {0, -1, 2}});
   Variable<double> w(Tensor<double>{{1, 0, 1}, {2, 1, 0}}), b(Tensor<double>{0.5, -1});
   // rows: (1+3, 2+2) = (4, 4); (0+2, 0-1) = (2, -1)
@@ -79,7 +79,7 @@ TEST_CASE("linear: hand-computed x·wᵀ + b, with and without bias") {
   test::require_close(linear(xf, wf, bf).value(), Tensor<float>{{4.5f, 3}}, 1e-6);
 }
 
-TEST_CASE("linear: leading dimensions are kept like PyTorch's (*, in)") {
+TEST_CASE("linear: leading dimensions are kept like PyTorch's (* in)") {
   Generator gen(13);
   Tensor<double> xv = test::uniform({2, 3, 4}, gen), wv = test::uniform({5, 4}, gen);
   Variable<double> y = linear(Variable<double>(xv), Variable<double>(wv));
@@ -92,7 +92,7 @@ TEST_CASE("linear: leading dimensions are kept like PyTorch's (*, in)") {
   REQUIRE(linear(Variable<double>(v1), Variable<double>(wv)).shape() == Shape{5});
 }
 
-TEST_CASE("linear: gradcheck with bias, without bias, and with 3-D and 1-D input") {
+TEST_CASE("linear: gradcheck with bias without bias and with 3-D and 1-D input") {
   Generator gen(14);
   auto x = test::param(test::uniform({4, 3}, gen)), w = test::param(test::uniform({2, 3}, gen));
   auto b = test::param(test::uniform({2}, gen));
@@ -104,7 +104,7 @@ TEST_CASE("linear: gradcheck with bias, without bias, and with 3-D and 1-D input
   test::require_gradcheck([](auto& v) { return linear(v[0], v[1], v[2]); }, {x1, w, b});
 }
 
-TEST_CASE("linear: an input that needs no gradient gets none; dW and db by hand") {
+TEST_CASE("linear: an input that needs no gradient gets none - dW and db by hand") {
   Variable<double> x(Tensor<double>{{1, 2, 3}, {4, 5, 6}});  // data: no grad
   auto w = test::param(Tensor<double>{{1, 0, 1}, {2, 1, 0}}), b = test::param(Tensor<double>{0, 0});
   backward_ones(linear(x, w, b));
@@ -126,7 +126,7 @@ TEST_CASE("linear: the graph is released after backward") {
   CHECK(tape_stats().live_nodes == before);
 }
 
-TEST_CASE("linear: rejects bad shapes, naming the function and the shapes") {
+TEST_CASE("linear: rejects bad shapes naming the function and the shapes") {
   Variable<double> x(xt::zeros<double>({4, 3})), w(xt::zeros<double>({5, 4})), w1(xt::zeros<double>({4}));
   std::string msg = message_of<std::invalid_argument>([&] { linear(x, w); });
   CHECK(msg == "linear: input (4, 3) has 3 features but weight (5, 4) expects 4");

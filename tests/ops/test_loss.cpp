@@ -17,7 +17,7 @@ bool all_finite(const Tensor<double>& t) {
 
 // ---------------------------------------------------------------- mse_loss
 
-TEST_CASE("mse_loss matches numpy, broadcasting target (3,) against pred (2, 3)") {
+TEST_CASE("mse_loss matches numpy broadcasting target (3) against pred (2 3)") {
   Variable<double> pred(Tensor<double>{{0.5, -1.0, 2.0}, {1.5, 0.0, -0.5}});
   Variable<double> target(Tensor<double>{1.0, -0.5, 0.25});
   Variable<double> loss = mse_loss(pred, target);
@@ -25,7 +25,7 @@ TEST_CASE("mse_loss matches numpy, broadcasting target (3,) against pred (2, 3)"
   CHECK(loss.item() == Approx(0.7708333333333334).epsilon(1e-14));  // numpy: ((pred - tgt)**2).mean()
 }
 
-TEST_CASE("mse_loss passes gradcheck, to both inputs, with and without broadcasting") {
+TEST_CASE("mse_loss passes gradcheck to both inputs with and without broadcasting") {
   Generator gen(21);
   SECTION("same shape") {
     auto p = test::param(test::uniform({3, 4}, gen)), t = test::param(test::uniform({3, 4}, gen));
@@ -46,7 +46,7 @@ TEST_CASE("mse_loss passes gradcheck, to both inputs, with and without broadcast
   }
 }
 
-TEST_CASE("mse_loss gradient is 2 (pred - target) / N, negated for target") {
+TEST_CASE("mse_loss gradient is 2 (pred - target) / N negated for target") {
   auto p = test::param(Tensor<double>{1.0, 2.0, 4.0, 0.0});
   auto t = test::param(Tensor<double>{0.0, 2.0, 1.0, 1.0});
   mse_loss(p, t).backward();
@@ -54,7 +54,7 @@ TEST_CASE("mse_loss gradient is 2 (pred - target) / N, negated for target") {
   test::require_close(t.grad(), Tensor<double>{-0.5, 0.0, -1.5, 0.5}, 1e-15);
 }
 
-TEST_CASE("mse_loss rejects shapes that do not broadcast, naming the function and both shapes") {
+TEST_CASE("mse_loss rejects shapes that do not broadcast naming the function and both shapes") {
   Variable<double> p(xt::zeros<double>({3, 4})), t(xt::zeros<double>({3}));
   std::string msg = message_of<std::invalid_argument>([&] { mse_loss(p, t); });
   CHECK_THAT(msg, Contains("mse_loss") && Contains("(3, 4)") && Contains("(3,)"));
@@ -62,7 +62,7 @@ TEST_CASE("mse_loss rejects shapes that do not broadcast, naming the function an
 
 // ---------------------------------------------------------------- cross_entropy
 
-TEST_CASE("cross_entropy matches numpy, value and gradient (softmax - onehot) / N") {
+TEST_CASE("cross_entropy matches numpy value and gradient (softmax - onehot) / N") {
   auto x = test::param(Tensor<double>{{2.0, -1.0, 0.5}, {0.1, 0.2, 0.3}});
   Variable<double> loss = cross_entropy(x, Labels{2, 0});
   CHECK(loss.shape().empty());
@@ -125,7 +125,7 @@ TEST_CASE("cross_entropy on float matches the double result") {
 
 // ---------------------------------------------------------------- nll_loss
 
-TEST_CASE("nll_loss is -mean(log_probs[i, label_i]) with gradient -1/N at the labels") {
+TEST_CASE("nll_loss is -mean(log_probs[i label_i]) with gradient -1/N at the labels") {
   auto lp = test::param(Tensor<double>{{-0.5, -1.2, -2.0}, {-0.1, -3.0, -2.5}});
   Variable<double> loss = nll_loss(lp, Labels{1, 0});
   CHECK(loss.shape().empty());
@@ -225,7 +225,7 @@ TEST_CASE("binary_cross_entropy_with_logits is finite and correct at logits of +
   }
 }
 
-TEST_CASE("binary_cross_entropy_with_logits requires equal shapes, naming the function and both shapes") {
+TEST_CASE("binary_cross_entropy_with_logits requires equal shapes naming the function and both shapes") {
   Variable<double> x(xt::zeros<double>({2, 2})), t1(xt::zeros<double>({2})), t2(xt::zeros<double>({2, 1}));
   CHECK_THAT(message_of<std::invalid_argument>([&] { binary_cross_entropy_with_logits(x, t1); }),
              Contains("binary_cross_entropy_with_logits") && Contains("(2, 2)") && Contains("(2,)"));

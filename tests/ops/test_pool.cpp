@@ -64,12 +64,12 @@ TEST_CASE("max_pool2d: hand-computed values and gradient") {
   test::require_close(x.grad(), Tensor<double>{{{{0, 1, 0, 0}, {0, 0, 2, 0}, {0, 0, 0, 4}, {3, 0, 0, 0}}}});
 }
 
-TEST_CASE("max_pool2d: padding reads as -inf, not zero") {
+TEST_CASE("max_pool2d: padding reads as -inf not zero") {
   Variable<double> x(Tensor<double>{{{{-1, -2}, {-3, -4}}}});
   test::require_close(max_pool2d(x, 2, 2, 1).value(), Tensor<double>{{{{-1, -2}, {-3, -4}}}});
 }
 
-TEST_CASE("max_pool2d: a tie sends the gradient to the first maximum, overlapping windows add up") {
+TEST_CASE("max_pool2d: a tie sends the gradient to the first maximum overlapping windows add up") {
   auto x = test::param(Tensor<double>(xt::ones<double>({1, 1, 3, 3})));
   Variable<double> y = max_pool2d(x, 2, 1);  // four overlapping windows, all ties
   y.backward(xt::ones<double>(y.shape()));
@@ -93,7 +93,7 @@ TEST_CASE("max_pool2d: ties and NaN follow PyTorch in the 2x2 stride-2 path and 
   }
 }
 
-TEST_CASE("max_pool2d: float, and without recording, agree with the reference") {
+TEST_CASE("max_pool2d: float and without recording agree with the reference") {
   Generator gen(41);
   Tensor<float> x = test::uniform<float>({2, 3, 7, 6}, gen);
   test::require_close(max_pool2d(Variable<float>(x), 3, 2, 1).value(), naive_pool(x, 3, 2, 1, true), 0.0);
@@ -105,10 +105,10 @@ TEST_CASE("max_pool2d: float, and without recording, agree with the reference") 
   test::require_close(y.value(), naive_pool(xd.value(), 2, 1, 0, true), 0.0);
 }
 
-TEST_CASE("max_pool2d: forward and gradcheck, default stride") { check_config(true, {2, 2, 4, 6}, 2, 0, 0, 42); }
-TEST_CASE("max_pool2d: forward and gradcheck, stride below the kernel") { check_config(true, {1, 2, 7, 5}, 3, 2, 0, 43); }
-TEST_CASE("max_pool2d: forward and gradcheck, stride above the kernel") { check_config(true, {1, 2, 7, 8}, 2, 3, 0, 44); }
-TEST_CASE("max_pool2d: forward and gradcheck, padding") {
+TEST_CASE("max_pool2d: forward and gradcheck default stride") { check_config(true, {2, 2, 4, 6}, 2, 0, 0, 42); }
+TEST_CASE("max_pool2d: forward and gradcheck stride below the kernel") { check_config(true, {1, 2, 7, 5}, 3, 2, 0, 43); }
+TEST_CASE("max_pool2d: forward and gradcheck stride above the kernel") { check_config(true, {1, 2, 7, 8}, 2, 3, 0, 44); }
+TEST_CASE("max_pool2d: forward and gradcheck padding") {
   check_config(true, {2, 1, 5, 6}, 3, 2, 1, 45);
   check_config(true, {1, 2, 5, 4}, 2, 1, 1, 46);
 }
@@ -136,10 +136,10 @@ TEST_CASE("avg_pool2d: float agrees with the reference") {
   test::require_close(avg_pool2d(Variable<float>(x), 2).value(), naive_pool(x, 2, 2, 0, false), 1e-6);
 }
 
-TEST_CASE("avg_pool2d: forward and gradcheck, default stride") { check_config(false, {2, 2, 4, 6}, 2, 0, 0, 48); }
-TEST_CASE("avg_pool2d: forward and gradcheck, stride below the kernel") { check_config(false, {1, 2, 7, 5}, 3, 2, 0, 49); }
-TEST_CASE("avg_pool2d: forward and gradcheck, stride above the kernel") { check_config(false, {1, 2, 7, 8}, 2, 3, 0, 50); }
-TEST_CASE("avg_pool2d: forward and gradcheck, padding") {
+TEST_CASE("avg_pool2d: forward and gradcheck default stride") { check_config(false, {2, 2, 4, 6}, 2, 0, 0, 48); }
+TEST_CASE("avg_pool2d: forward and gradcheck stride below the kernel") { check_config(false, {1, 2, 7, 5}, 3, 2, 0, 49); }
+TEST_CASE("avg_pool2d: forward and gradcheck stride above the kernel") { check_config(false, {1, 2, 7, 8}, 2, 3, 0, 50); }
+TEST_CASE("avg_pool2d: forward and gradcheck padding") {
   check_config(false, {2, 1, 5, 6}, 3, 2, 1, 51);
   check_config(false, {1, 2, 5, 4}, 2, 1, 1, 52);
 }
@@ -161,7 +161,7 @@ TEST_CASE("pooling: the graph is released after backward") {
   CHECK(tape_stats().live_nodes == before);
 }
 
-TEST_CASE("pooling: rejects bad shapes and arguments, naming the function and the values") {
+TEST_CASE("pooling: rejects bad shapes and arguments naming the function and the values") {
   Variable<double> x(xt::zeros<double>({1, 2, 5, 5}));
   for (bool is_max : {true, false}) {
     const std::string name = is_max ? "max_pool2d" : "avg_pool2d";

@@ -19,7 +19,7 @@ Tensor<double> arange(std::size_t n, const Shape& shape, double start = 0) {
 
 }  // namespace
 
-TEST_CASE("reshape: keeps row-major order; gradcheck") {
+TEST_CASE("reshape: keeps row-major order - gradcheck") {
   Variable<double> x(arange(6, {2, 3}));
   auto y = reshape(x, {3, 1, 2});
   CHECK(y.shape() == Shape{3, 1, 2});
@@ -42,7 +42,7 @@ TEST_CASE("reshape: a size mismatch names both shapes and sizes") {
                       Contains("8 elements"));
 }
 
-TEST_CASE("transpose: values, gradcheck, a large tiled case") {
+TEST_CASE("transpose: values gradcheck a large tiled case") {
   Variable<double> x(arange(6, {2, 3}));
   test::require_close(transpose(x).value(), Tensor<double>{{0, 3}, {1, 4}, {2, 5}});
   Generator gen(42);
@@ -69,7 +69,7 @@ TEST_CASE("transpose: anything but 2-D is an error naming the shape") {
   }
 }
 
-TEST_CASE("permute: values (numpy's transpose), gradcheck of every permutation") {
+TEST_CASE("permute: values (numpy's transpose) gradcheck of every permutation") {
   // Expected values printed by numpy 1.24: np.arange(24.).reshape(2,3,4).transpose(...).
   Variable<double> x(arange(24, {2, 3, 4}));
   auto y = permute(x, {2, 0, 1});
@@ -118,7 +118,7 @@ TEST_CASE("permute: larger tensors and extents of 1 match xtensor's transpose") 
   }
 }
 
-TEST_CASE("permute: perm must be a permutation of 0..ndim-1; errors name perm and shape") {
+TEST_CASE("permute: perm must be a permutation of 0..ndim-1 - errors name perm and shape") {
   Variable<double> x(xt::zeros<double>({2, 3, 4}));
   std::string msg = message_of<std::invalid_argument>([&] { permute(x, {1, 0}); });
   CHECK_THAT(msg, Contains("permute:") && Contains("(1, 0)") && Contains("(2, 3, 4)") && Contains("3 dimensions"));
@@ -130,7 +130,7 @@ TEST_CASE("permute: perm must be a permutation of 0..ndim-1; errors name perm an
                       Contains("(2, 3, 4)"));
 }
 
-TEST_CASE("flatten: shapes like torch.flatten(x, start_dim); gradcheck") {
+TEST_CASE("flatten: shapes like torch.flatten(x start_dim) - gradcheck") {
   Variable<double> x(arange(24, {2, 3, 4}));
   CHECK(flatten(x).shape() == Shape{2, 12});
   CHECK(flatten(x, 0).shape() == Shape{24});
@@ -164,7 +164,7 @@ TEST_CASE("flatten: start_dim out of range names it and the shape") {
   CHECK_THAT(msg, Contains("flatten:") && Contains("start_dim 2") && Contains("()"));
 }
 
-TEST_CASE("concat: values along each axis (numpy.concatenate), gradcheck") {
+TEST_CASE("concat: values along each axis (numpy.concatenate) gradcheck") {
   // Expected values printed by numpy 1.24.
   Variable<double> a(arange(6, {2, 3})), b(arange(4, {2, 2}, 10)), c(arange(2, {2, 1}, 20));
   test::require_close(concat({a, b, c}, 1).value(), Tensor<double>{{0, 1, 2, 10, 11, 20}, {3, 4, 5, 12, 13, 21}});
@@ -218,7 +218,7 @@ TEST_CASE("concat: errors name the offending input and the shapes") {
   CHECK_THAT(msg, Contains("concat:") && Contains("input 1") && Contains("undefined"));
 }
 
-TEST_CASE("shape ops in float, and the graph is released after backward") {
+TEST_CASE("shape ops in float and the graph is released after backward") {
   const std::size_t before = tape_stats().live_nodes;
   {
     Variable<float> x(Tensor<float>{{1, 2, 3}, {4, 5, 6}}, true);
