@@ -35,8 +35,8 @@ inline void add_options(CLI::App& app, Config& config) {
   app.add_option("--dataset", config.dataset, "which data set")
       ->check(CLI::IsMember({"mnist", "fashion"}))
       ->capture_default_str();
-  app.add_option("--epochs", config.epochs, "passes over the training set")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--batch-size", config.batch_size, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--epochs", config.epochs, "passes over the training set")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--batch-size", config.batch_size, "images per step")->check(CLI::Range(std::size_t{1}, std::size_t{60000}))->capture_default_str();
   app.add_option("--lr", config.lr, "initial learning rate (cosine-annealed to 0 over the epochs)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
