@@ -5,8 +5,10 @@
 int main(int argc, char** argv) {
   example::Config defaults;
   defaults.epochs = 5;
-  defaults.lr = 1e-3;
-  defaults.batch_size = 128;
+  // Measured after 5 epochs: lr 1e-3, batch 128 gave 99.01% (MNIST) and 88.84% (Fashion);
+  // lr 2e-3, batch 64 gives 99.32% and 90.59%.
+  defaults.lr = 2e-3;
+  defaults.batch_size = 64;
   return example::run(argc, argv, "mnist_cnn", "Trains a 2-conv, 2-linear CNN on MNIST.", defaults, [] {
     using namespace tg::nn;
     return std::make_shared<Sequential<float>>(Conv2d(1, 32, 3), ReLU(), MaxPool2d(2),   // 32 x 13 x 13
