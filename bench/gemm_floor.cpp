@@ -227,9 +227,9 @@ int main(int argc, char** argv) {
       }
       std::printf("\n");
       std::printf("RESULT {\"kind\": \"gemm\", \"model\": \"%s\", \"gemm\": \"%s\", \"layout\": \"%s\", \"M\": %zu, "
-                  "\"N\": %zu, \"K\": %zu, \"ta\": %d, \"tb\": %d, \"calls\": %zu, \"threads\": %d",
+                  "\"N\": %zu, \"K\": %zu, \"ta\": %d, \"tb\": %d, \"calls\": %zu, \"threads\": %d, \"flops_step\": %.0f",
                   G.model.c_str(), G.name.c_str(), G.layouts[l].first.c_str(), s.M, s.N, s.K, s.ta, s.tb, s.calls,
-                  threads);
+                  threads, flops);
       for (const auto& [lib, run] : libraries) std::printf(", \"%s_gflops\": %.2f", lib.c_str(), flops / best[lib][g][l] / 1e9);
       std::printf("}\n");
     }
