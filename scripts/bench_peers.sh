@@ -49,8 +49,11 @@ data="$root/data/mnist"
 [ -f "$data/train-images-idx3-ubyte" ] || scripts/fetch_mnist.sh "$data"
 if [ "$do_build" = 1 ]; then
   scripts/setup.sh --bench
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON \
-    -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
+  # A new build folder gets only the library and the benchmarks; an existing one (--build build)
+  # keeps its tests and examples settings.
+  only_bench=()
+  [ -f "$build/CMakeCache.txt" ] || only_bench=(-DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF)
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON ${only_bench[@]+"${only_bench[@]}"} >/dev/null
   targets="epoch_bench gemm_floor"
   cmake --build "$build" --target help | grep '^torch_mlp_cnn:' >/dev/null && targets="$targets torch_mlp_cnn"
   cmake --build "$build" -j 2 --target $targets >/dev/null
