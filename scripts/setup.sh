@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tapegrad needs to build and test, skipping what is already there.
-# Usage: scripts/setup.sh [extra-package ...]
+# Usage: scripts/setup.sh [--bench] [extra-package ...]
+#   --bench  also the opt-in packages of the benchmarks in bench/ (scripts/bench_peers.sh)
 set -euo pipefail
+
+extra=()
+for arg in "$@"; do
+  if [ "$arg" = --bench ]; then
+    extra+=(libbenchmark-dev libtorch-dev libdnnl-dev)  # Google Benchmark, the libtorch peer, oneDNN's sgemm
+  else
+    extra+=("$arg")
+  fi
+done
 
 packages=(
   cmake g++ ninja-build ccache           # toolchain
   libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev   # tensors and BLAS
   libfmt-dev zlib1g-dev libcli11-dev     # formatting, .gz and .npz, command lines
   catch2 python3-numpy                   # tests (numpy reads our .npz files back)
-  "$@"
+  ${extra[@]+"${extra[@]}"}
 )
 
 missing=()

@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""Turns the `RESULT {json}` lines of scripts/bench_peers.sh's runs into its tables (Markdown).
+
+  bench/summarize.py RESULTS_FILE
+
+Every line of RESULTS_FILE is one JSON object: a run of epoch_bench (framework tapegrad),
+torch_mlp_cnn (libtorch), numpy_mlp.py (numpy) or a GEMM measurement of gemm_floor (kind gemm).
+Epoch times are pooled over all runs of a (framework, model, threads) and their median is
+reported; inference time and peak RSS are medians over the runs. GEMM throughputs are medians
+over the runs of gemm_floor; a model's floor is the sum over its GEMMs of FLOPs per epoch / the
+fastest (library, layout) median throughput for that GEMM.
+"""
+import collections
+import json
+import statistics
+import sys
+
+STEPS_PER_EPOCH = 60000 / 128
+
+
+def fmt(x, digits=3):
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def main(path):
+    runs = collections.defaultdict(list)  # (framework, model, threads) -> [result]
+    gemms = collections.defaultdict(list)  # (threads, model, gemm, layout) -> [result]
+    gemm_order = {}  # (model, gemm) -> position in gemm_floor's output
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line)
+            if r.get("kind") == "gemm":
+                gemms[(r["threads"], r["model"], r["gemm"], r["layout"])].append(r)
+                gemm_order.setdefault((r["model"], r["gemm"]), len(gemm_order))
+            elif "framework" in r:
+                runs[(r["framework"], r["model"], r["bench_threads"])].append(r)
+
+    def stat(framework, model, threads, key):
+        rs = runs.get((framework, model, threads))
+        if not rs:
+            return None
+        if key == "epoch_s":
+            return statistics.median([s for r in rs for s in r["epoch_s"]])
+        return statistics.median([r[key] for r in rs])
+
+    # GEMM floors per (threads, model)
+    libs = sorted({k[:-len("_gflops")] for rs in gemms.values() for r in rs for k in r if k.endswith("_gflops")},
+                  key=lambda l: (l != "openblas", l))
+    best = {}  # (threads, model, gemm) -> (gflops, lib, layout, flops_step)
+    gemm_rows = collections.defaultdict(list)
+    for (threads, model, gemm, layout), rs in gemms.items():
+        med = {lib: statistics.median([r[lib + "_gflops"] for r in rs if lib + "_gflops" in r]) for lib in libs
+               if any(lib + "_gflops" in r for r in rs)}
+        r0 = rs[0]
+        gemm_rows[threads].append((model, gemm, layout, r0, med))
+        for lib, g in med.items():
+            key = (threads, model, gemm)
+            if key not in best or g > best[key][0]:
+                best[key] = (g, lib, layout, r0["flops_step"])
+    floors = collections.defaultdict(float)
+    floors_openblas = collections.defaultdict(float)
+    gflop = collections.defaultdict(float)
+    for (threads, model, gemm), (g, lib, layout, flops) in best.items():
+        floors[(threads, model)] += flops * STEPS_PER_EPOCH / (g * 1e9)
+        gflop[(threads, model)] += flops * STEPS_PER_EPOCH / 1e9
+        ob = max(med.get("openblas", 0) for (m, gm, lo, r0, med) in gemm_rows[threads] if m == model and gm == gemm)
+        if ob > 0:
+            floors_openblas[(threads, model)] += flops * STEPS_PER_EPOCH / (ob * 1e9)
+
+    thread_counts = sorted({k[2] for k in runs})
+    print("| model | threads | tapegrad s/epoch | libtorch s/epoch | numpy s/epoch | tapegrad / libtorch "
+          "| inference s tapegrad / libtorch | ratio | peak RSS MiB tapegrad / libtorch | ratio "
+          "| GEMM floor s/epoch | tapegrad / floor |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for model in ("mlp", "cnn"):
+        for t in thread_counts:
+            tg_e, th_e = stat("tapegrad", model, t, "epoch_s"), stat("libtorch", model, t, "epoch_s")
+            np_e = stat("numpy", model, t, "epoch_s")
+            tg_i, th_i = stat("tapegrad", model, t, "infer_s"), stat("libtorch", model, t, "infer_s")
+            tg_m, th_m = stat("tapegrad", model, t, "rss_mib"), stat("libtorch", model, t, "rss_mib")
+            floor = floors.get((t, model))
+            if tg_e is None and th_e is None:
+                continue
+            print(f"| {model.upper()} | {t} | {fmt(tg_e)} | {fmt(th_e)} | {fmt(np_e)} | {fmt(ratio(tg_e, th_e), 2)} "
+                  f"| {fmt(tg_i, 4)} / {fmt(th_i, 4)} | {fmt(ratio(tg_i, th_i), 2)} "
+                  f"| {fmt(tg_m, 0)} / {fmt(th_m, 0)} | {fmt(ratio(tg_m, th_m), 2)} "
+                  f"| {fmt(floor)} | {fmt(ratio(tg_e, floor), 2)} |")
+    print()
+    settings = sorted({(r["framework"], r["model"], r["bench_threads"], r.get("settings", ""))
+                       for rs in runs.values() for r in rs})
+    runs_count = {k: (len(v), sum(len(r["epoch_s"]) for r in v), v[0].get("steps")) for k, v in runs.items()}
+    print("Runs (processes x timed epochs each; steps per timed epoch, scaled to 60000 images), settings, "
+          "accuracy after the run, last epoch's mean loss:")
+    print()
+    for fw, model, t, s in settings:
+        n, e, steps = runs_count[(fw, model, t)]
+        acc = stat(fw, model, t, "accuracy")
+        loss = stat(fw, model, t, "loss")
+        print(f"- {fw} {model} at {t} thread(s): {n} runs, {e} epochs, {steps} steps each; {s}; "
+              f"test accuracy {fmt(acc, 2)}%, loss {fmt(loss, 4)}")
+    print()
+    for t in sorted(gemm_rows):
+        print(f"GEMM throughput, GFLOP/s at {t} thread(s) (medians over the runs of gemm_floor; * = fastest for that GEMM):")
+        print()
+        print("| model | GEMM | layout | M x N x K (calls) | MFLOP/step | " + " | ".join(libs) + " |")
+        print("|---|---|---|---|---|" + "---|" * len(libs))
+        for model, gemm, layout, r0, med in sorted(gemm_rows[t], key=lambda x: (gemm_order[(x[0], x[1])], x[2])):
+            dims = f"{r0['M']}x{r0['N']}x{r0['K']}{' tA' if r0['ta'] else ''}{' tB' if r0['tb'] else ''} ({r0['calls']})"
+            b = best[(t, model, gemm)]
+            cells = [fmt(med.get(lib), 1) + ("*" if (lib, layout) == (b[1], b[2]) else "") for lib in libs]
+            print(f"| {model} | {gemm} | {layout} | {dims} | {r0['flops_step'] / 1e6:.2f} | " + " | ".join(cells) + " |")
+        print()
+        for model in ("mlp", "cnn"):
+            if (t, model) in floors:
+                print(f"- {model.upper()} at {t} thread(s): {gflop[(t, model)]:.1f} GFLOP of GEMM per epoch; floor "
+                      f"{floors[(t, model)]:.3f} s/epoch with the fastest library and layout per GEMM, "
+                      f"{floors_openblas[(t, model)]:.3f} s with OpenBLAS alone")
+        print()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Issue 4's peer comparison: tapegrad against libtorch (C++ frontend) and numpy on the MNIST MLP
+# and CNN, at 1 and 2 threads, plus the GEMM floor of each model; prints Markdown tables.
+#
+#   scripts/bench_peers.sh [--quick] [--rounds R] [--epochs K] [--mlp-steps S] [--cnn-steps S]
+#                          [--threads "1 2"] [--models "mlp cnn"] [--build DIR] [--no-build] [--out DIR]
+#
+# Full run (default, ~8-12 min on a quiet 2-core machine): 3 rounds; in each round, for each
+# thread count, every program runs once as its own process: the MLP for 2 whole epochs, the CNN
+# for 2 epochs of 150 steps each (scaled to 60000 images), after 5 warm-up steps, then 3 timed
+# inference passes over the 10,000 test images; gemm_floor runs once per round and thread count.
+# The order of the programs rotates from round to round. --quick: 2 rounds, MLP 150 steps, CNN 40
+# steps (~2-3 min). Epoch times are pooled medians; see bench/summarize.py.
+#
+# Thread settings (issue 4: each peer at its best; two pools on two cores fight):
+#   tapegrad   --threads N (OPENBLAS_NUM_THREADS=N, OMP_NUM_THREADS=N)
+#   libtorch   1 thread: set_num_threads(1), OPENBLAS_NUM_THREADS=1
+#              2 threads: MLP set_num_threads(1) + OPENBLAS_NUM_THREADS=2; CNN set_num_threads(2) + OPENBLAS_NUM_THREADS=1
+#   numpy      OPENBLAS_NUM_THREADS=N
+# Installs what is missing with scripts/setup.sh --bench (libtorch-dev for the libtorch peer,
+# libdnnl-dev for dnnl_sgemm in the floor, libbenchmark-dev), unless --no-build; builds into
+# build-bench/ (Release, -DTAPEGRAD_BUILD_BENCH=ON). The MNIST idx files go to data/mnist.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+args="$*"
+rounds=3 epochs=2 mlp_steps=0 cnn_steps=150 threads_list="1 2" models="mlp cnn" infer_reps=3 gemm_reps=15
+build="$root/build-bench" do_build=1 out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) rounds=2 mlp_steps=150 cnn_steps=40 infer_reps=2 gemm_reps=7 ;;
+    --rounds) rounds=$2; shift ;;
+    --epochs) epochs=$2; shift ;;
+    --mlp-steps) mlp_steps=$2; shift ;;
+    --cnn-steps) cnn_steps=$2; shift ;;
+    --threads) threads_list=$2; shift ;;
+    --models) models=$2; shift ;;
+    --build) build=$2; shift ;;
+    --no-build) do_build=0 ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench_peers: unknown option $1 (--help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+data="$root/data/mnist"
+[ -f "$data/train-images-idx3-ubyte" ] || scripts/fetch_mnist.sh "$data"
+if [ "$do_build" = 1 ]; then
+  scripts/setup.sh --bench
+  # A new build folder gets only the library and the benchmarks; an existing one (--build build)
+  # keeps its tests and examples settings.
+  only_bench=()
+  [ -f "$build/CMakeCache.txt" ] || only_bench=(-DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF)
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON ${only_bench[@]+"${only_bench[@]}"} >/dev/null
+  targets="epoch_bench gemm_floor"
+  cmake --build "$build" --target help | grep '^torch_mlp_cnn:' >/dev/null && targets="$targets torch_mlp_cnn"
+  cmake --build "$build" -j 2 --target $targets >/dev/null
+fi
+bin="$build/bench"
+have_torch=0
+[ -x "$bin/torch_mlp_cnn" ] && have_torch=1
+[ "$have_torch" = 1 ] || echo "bench_peers: no $bin/torch_mlp_cnn (libtorch-dev missing?): libtorch columns stay empty" >&2
+
+out=${out:-$(mktemp -d /tmp/bench_peers.XXXXXX)}
+mkdir -p "$out"
+results="$out/results.jsonl" log="$out/log.txt"
+: >"$results"
+: >"$log"
+orders="$out/orders.bin"
+"$bin/epoch_bench" --write-orders "$orders" --epochs "$epochs" --data "$data" >>"$log"
+
+# run NAME THREADS SETTINGS COMMAND...: runs one measured process and keeps its RESULT lines,
+# each tagged with the thread count of the comparison and the settings it ran with.
+run() {
+  local name=$1 threads=$2 settings=$3
+  shift 3
+  echo "== $name ($settings): $*" >>"$log"
+  local output="$out/last_output.txt"
+  if ! "$@" >"$output" 2>>"$log" || ! grep -q '^RESULT {' "$output"; then
+    cat "$output" >>"$log"
+    echo "bench_peers: $name failed (see $log)" >&2
+    return 1
+  fi
+  cat "$output" >>"$log"
+  sed -n "s/^RESULT {/{\"bench_threads\": $threads, \"settings\": \"$settings\", /p" "$output" >>"$results"
+  printf '  %-20s %s\n' "$name" "$(grep -v '^RESULT' "$output" | tail -n 1 | cut -c1-160)" >&2
+}
+
+steps_of() { if [ "$1" = mlp ]; then echo "$mlp_steps"; else echo "$cnn_steps"; fi; }
+
+start=$(date +%s)
+echo "bench_peers: $rounds rounds, threads {$threads_list}, models {$models}, $epochs epochs per run" \
+     "(MLP steps ${mlp_steps/#0/all}, CNN steps ${cnn_steps/#0/all}); log in $log" >&2
+for ((r = 0; r < rounds; ++r)); do
+  echo "round $((r + 1))/$rounds" >&2
+  for t in $threads_list; do
+    run "gemm_floor t=$t" "$t" "OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t" \
+      env OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" "$bin/gemm_floor" --threads "$t" --reps "$gemm_reps"
+    for model in $models; do
+      steps=$(steps_of "$model")
+      common=(--epochs "$epochs" --steps "$steps" --data "$data" --orders "$orders" --infer-reps "$infer_reps")
+      jobs=(tapegrad)
+      [ "$have_torch" = 1 ] && jobs+=(libtorch)
+      [ "$model" = mlp ] && jobs+=(numpy)
+      # rotate the order every round so no program always runs right after another
+      n=${#jobs[@]}
+      for ((j = 0; j < n; ++j)); do
+        job=${jobs[$(((j + r) % n))]}
+        case "$job" in
+          tapegrad)
+            run "tapegrad $model t=$t" "$t" "--threads $t" env OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
+              "$bin/epoch_bench" --model "$model" --threads "$t" "${common[@]}" ;;
+          libtorch)
+            tt=1 bt=1
+            if [ "$t" -ge 2 ]; then
+              if [ "$model" = mlp ]; then tt=1 bt=$t; else tt=$t bt=1; fi
+            fi
+            run "libtorch $model t=$t" "$t" "set_num_threads($tt) OPENBLAS_NUM_THREADS=$bt" \
+              env OPENBLAS_NUM_THREADS="$bt" OMP_NUM_THREADS="$tt" "$bin/torch_mlp_cnn" --model "$model" --threads "$tt" "${common[@]}" ;;
+          numpy)
+            run "numpy mlp t=$t" "$t" "OPENBLAS_NUM_THREADS=$t" env OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
+              /usr/bin/python3 bench/peers/numpy_mlp.py "${common[@]}" ;;
+        esac
+      done
+    done
+  done
+done
+elapsed=$(($(date +%s) - start))
+
+{
+  echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%Y-%m-%d)"
+  echo "Command: scripts/bench_peers.sh $args ($rounds rounds, $epochs epochs per run; ${elapsed} s)"
+  echo
+  /usr/bin/python3 bench/summarize.py "$results"
+} | tee "$out/summary.md"
+echo "bench_peers: results in $out (summary.md, results.jsonl, log.txt)" >&2
