@@ -37,8 +37,8 @@ std::string node_line(std::size_t id, const detail::VariableImpl<T>& impl, bool 
   } else if (impl.requires_grad) {
     label = "input";
     style = "shape=ellipse, style=filled, fillcolor=\"#d9f2d9\"";
-  } else {
-    label = "constant";
+  } else {  // data, or a scalar such as the 2 in `x * 2.0`: no gradient flows here
+    label = impl.value.size() == 1 ? "constant" : "input";
     style = "shape=ellipse, style=\"filled,dashed\", fillcolor=\"#eeeeee\"";
   }
   return fmt::format("  n{} [label=\"{}\\n{}\", {}{}];\n", id, escape(label), shape, style,

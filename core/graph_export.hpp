@@ -14,9 +14,10 @@ namespace tg {
 
 // Graphviz DOT text of every op and leaf that `root` was computed from. One box per recorded
 // op, labelled with the op's name and its output's shape; one ellipse per leaf, labelled with
-// its parameter name (Variable::name(), e.g. "1.weight") or, when it has none, "input" (a leaf
-// that requires a gradient) or "constant" (one that does not), and its shape. Edges point the
-// way data flows, from an op's inputs to the op, once per pair. The root is drawn bold.
+// its parameter name (Variable::name(), e.g. "1.weight") or, when it has none, "constant" for a
+// single number (the 2 in `x * 2.0`) and "input" otherwise, and its shape; leaves that need no
+// gradient (data) are dashed and grey. Edges point the way data flows, from an op's inputs to
+// the op, once per pair. The root is drawn bold.
 //
 // Walk the graph before calling backward(): a backward without retain_graph releases the tape,
 // and to_dot then throws std::logic_error saying so. An undefined root is std::invalid_argument.

@@ -47,27 +47,31 @@ TEST_CASE("to_dot draws each op and leaf once and each edge once in data-flow di
   V w(tg::Tensor<double>{{1, 2, 3}, {4, 5, 6}}, true);
   w.set_name("layer.weight");
   V x(tg::Tensor<double>{0.1, 0.2, 0.3}, true);
-  V c(tg::Tensor<double>{{1, 1, 1}, {2, 2, 2}});  // needs no gradient
-  V loss = tg::sum((tg::exp(w * x) + w) - c);     // w feeds two ops
+  V c(tg::Tensor<double>{{1, 1, 1}, {2, 2, 2}});     // data: needs no gradient
+  V loss = tg::sum((tg::exp(w * x) + w) - c) / 2.0;  // w feeds two ops; 2.0 becomes a constant leaf
 
   const std::string dot = tg::to_dot(loss);
   INFO(dot);
   CHECK(dot.rfind("digraph", 0) == 0);
   const Dot d = parse(dot);
-  CHECK(d.label.size() == 8);
-  for (const char* op : {"mul", "exp", "add", "sub", "sum"}) CHECK(d.names.count(op) == 1);
+  CHECK(d.label.size() == 10);
+  for (const char* op : {"mul", "exp", "add", "sub", "sum", "div"}) CHECK(d.names.count(op) == 1);
   CHECK(d.names.count("layer.weight") == 1);
-  CHECK(d.names.count("input") == 1);
+  CHECK(d.names.count("input") == 2);
   CHECK(d.names.count("constant") == 1);
 
-  const std::string nw = id_of(d, "layer.weight (2, 3)"), nx = id_of(d, "input (3,)"), nc = id_of(d, "constant (2, 3)");
+  const std::string nw = id_of(d, "layer.weight (2, 3)"), nx = id_of(d, "input (3,)"), nc = id_of(d, "input (2, 3)"),
+                    two = id_of(d, "constant ()");
   const std::string mul = id_of(d, "mul (2, 3)"), exp = id_of(d, "exp (2, 3)"), add = id_of(d, "add (2, 3)"),
-                    sub = id_of(d, "sub (2, 3)"), sum = id_of(d, "sum ()");
-  const std::multiset<std::pair<std::string, std::string>> expected{{nw, mul}, {nx, mul},  {mul, exp}, {exp, add},
-                                                                    {nw, add}, {add, sub}, {nc, sub},  {sub, sum}};
+                    sub = id_of(d, "sub (2, 3)"), sum = id_of(d, "sum ()"), div = id_of(d, "div ()");
+  const std::multiset<std::pair<std::string, std::string>> expected{{nw, mul},  {nx, mul},  {mul, exp}, {exp, add},
+                                                                    {nw, add},  {add, sub}, {nc, sub},  {sub, sum},
+                                                                    {sum, div}, {two, div}};
   CHECK(d.edges == expected);
-  // The root is drawn bold, and only the root.
-  CHECK(std::regex_search(dot, std::regex(sum + R"( \[.*penwidth)")));
+  // Leaves without a gradient are dashed; the root is drawn bold, and only the root.
+  CHECK(std::regex_search(dot, std::regex(nc + R"( \[.*dashed)")));
+  CHECK_FALSE(std::regex_search(dot, std::regex(nx + R"( \[.*dashed)")));
+  CHECK(std::regex_search(dot, std::regex(div + R"( \[.*penwidth)")));
   CHECK(dot.find("penwidth") == dot.rfind("penwidth"));
 }
 
