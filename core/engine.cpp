@@ -5,6 +5,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "anomaly.hpp"
 #include "errors.hpp"
 
 namespace tg {
@@ -104,6 +105,7 @@ void run_backward(const Variable<T>& root, const Tensor<T>& seed, bool retain_gr
           impl.op, input_grads.size(), input_grads.size() == 1 ? "" : "s", node.inputs.size(),
           node.inputs.size() == 1 ? "" : "s"));
     }
+    if (anomaly_enabled()) detail::check_backward(impl.op, input_grads, node.inputs);
     for (std::size_t i = 0; i < input_grads.size(); ++i) {
       const ImplPtr<T>& input = node.inputs[i].impl();
       if (!input || !input->requires_grad) continue;

@@ -1,5 +1,6 @@
 #include "record_op.hpp"
 
+#include "anomaly.hpp"
 #include "no_grad.hpp"
 
 namespace tg {
@@ -16,6 +17,7 @@ bool will_record(const std::vector<Variable<T>>& inputs) {
 template <class T>
 Variable<T> record_op(std::string name, Tensor<T> output, std::vector<Variable<T>> inputs,
                       detail::identity_t<BackwardFn<T>> backward) {
+  if (anomaly_enabled()) detail::check_forward(name, output, inputs);
   if (!will_record(inputs)) return Variable<T>(std::move(output), false);
   Variable<T> result(std::move(output), true);
   auto& impl = *result.impl();

@@ -27,6 +27,7 @@ struct Config {
   int threads = 0;
   std::string save;
   std::string metrics_json;
+  std::string dot;
 };
 
 // Adds the options both examples take; the defaults in `config` are shown by --help.
@@ -47,6 +48,7 @@ inline void add_options(CLI::App& app, Config& config) {
   app.add_option("--threads", config.threads, "worker threads (0: all cores)")->capture_default_str();
   app.add_option("--save", config.save, "write the trained parameters to this .npz file");
   app.add_option("--metrics-json", config.metrics_json, "write per-epoch metrics to this JSON file");
+  app.add_option("--dot", config.dot, "write the first training step's loss graph to this Graphviz file (dot -Tpng)");
 }
 
 // Fashion-MNIST comes from Debian's dataset-fashion-mnist unless --data names another folder.
@@ -105,6 +107,17 @@ inline double accuracy(tg::nn::Module<float>& model, const tg::data::MNIST& spli
   return 100.0 * static_cast<double>(correct) / static_cast<double>(split.size());
 }
 
+// Writes `text` to a temporary file, then renames it into place, so readers never see half a file.
+inline void write_file(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write " + temporary);
+  }
+  std::filesystem::rename(temporary, path);
+}
+
 inline void write_metrics(const std::string& path, const std::string& model_name, const Config& config,
                           const std::vector<EpochMetrics>& epochs) {
   std::string json = fmt::format("{{\n  \"model\": \"{}\",\n  \"dataset\": \"{}\",\n  \"optimizer\": \"{}\",\n"
@@ -118,13 +131,7 @@ inline void write_metrics(const std::string& path, const std::string& model_name
                         i + 1 < epochs.size() ? "," : "");
   }
   json += fmt::format("  ],\n  \"test_accuracy\": {:.4f}\n}}\n", epochs.empty() ? 0.0 : epochs.back().test_accuracy);
-  const std::string temporary = path + ".tmp";  // written whole, then renamed into place
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << json;
-    if (!out.flush()) throw std::runtime_error("write_metrics: cannot write " + temporary);
-  }
-  std::filesystem::rename(temporary, path);
+  write_file(path, json);
 }
 
 // Trains `model` with cross-entropy, printing per epoch the train loss and accuracy, the test
@@ -167,6 +174,10 @@ inline int train(tg::nn::Module<float>& model, const std::string& model_name, co
       optimizer->zero_grad();
       tg::Variable<float> logits = model(batch.images);
       tg::Variable<float> loss = tg::cross_entropy(logits, batch.labels);
+      if (!config.dot.empty() && epoch == 1 && it.index() == 0) {  // before backward(), which releases the graph
+        write_file(config.dot, tg::to_dot(loss));
+        std::printf("wrote the graph of one training step to %s\n", config.dot.c_str());
+      }
       loss.backward();
       optimizer->step();
 

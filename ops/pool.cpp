@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../core/anomaly.hpp"
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
 #include "pool_kernels.hpp"
@@ -51,6 +52,7 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
   Tensor<T> y = Tensor<T>::from_shape(output_shape(xv, g));
   if (!will_record<T>({x})) {  // nothing will ask for the gradient: skip the argmax bookkeeping
     kernels::max_pool_forward(xv.data(), g, y.data(), static_cast<std::int64_t*>(nullptr));
+    if (anomaly_enabled()) detail::check_forward<T>("max_pool2d", y, {x});  // record_op is skipped here
     return Variable<T>(std::move(y));
   }
   std::vector<std::int64_t> argmax(y.size());

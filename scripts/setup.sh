@@ -17,6 +17,7 @@ packages=(
   cmake g++ ninja-build ccache           # toolchain
   libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev   # tensors and BLAS
   libfmt-dev zlib1g-dev libcli11-dev     # formatting, .gz and .npz, command lines
+  libpng-dev                             # the saliency example writes PNG files
   catch2 python3-numpy                   # tests (numpy reads our .npz files back)
   ${extra[@]+"${extra[@]}"}
 )
