@@ -1,6 +1,7 @@
 // Raw cblas calls live alone in this file: <cblas.h> clashes with xtensor-blas's own prototypes
 // (TOOLCHAIN pitfall 1), so no xtensor-blas header may be included here.
 #include "gemm.hpp"
+#include "runtime.hpp"
 
 #include <cblas.h>
 
@@ -11,6 +12,9 @@
 
 namespace tg::kernels {
 namespace {
+
+// Every program that multiplies matrices gets the runtime settings at start-up.
+const bool runtime_configured = (configure_runtime(), true);
 
 blasint to_blas(std::size_t n, const char* what) {
   if (n > static_cast<std::size_t>(INT_MAX)) {
