@@ -2,6 +2,9 @@
 
 #include <malloc.h>
 
+// OpenBLAS's own control; declared here so this file needs no cblas.h.
+extern "C" void openblas_set_num_threads(int num_threads);
+
 namespace tg::kernels {
 
 void configure_runtime() {
@@ -12,6 +15,8 @@ void configure_runtime() {
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
 #endif
+    // OpenBLAS runs single-threaded inside our OpenMP threads (ops/gemm.cpp, ops/threads.cpp).
+    openblas_set_num_threads(1);
     return true;
   }();
   (void)configured;

@@ -7,6 +7,7 @@ packages=(
   cmake g++ ninja-build ccache           # toolchain
   libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev   # tensors and BLAS
   libfmt-dev zlib1g-dev libcli11-dev     # formatting, .gz and .npz, command lines
+  libdnnl-dev                            # oneDNN: the fast float GEMM (OpenBLAS is the fallback)
   catch2 python3-numpy                   # tests (numpy reads our .npz files back)
   "$@"
 )
