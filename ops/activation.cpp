@@ -8,6 +8,7 @@
 
 #include "../core/record_op.hpp"
 #include "softmax_kernel.hpp"
+#include "grads.hpp"
 
 namespace tg {
 namespace {
@@ -55,7 +56,7 @@ Variable<T> sigmoid(const Variable<T>& a) {
   xt::noalias(y) = xt::where(x >= T(0), T(1), y) / (T(1) + y);
   Tensor<T> saved = keep_for_backward(y, a);
   return record_op<T>("sigmoid", std::move(y), {a}, [y = std::move(saved)](const Tensor<T>& g) {
-    return Grads<T>{Tensor<T>(g * y * (T(1) - y))};
+    return kernels::single_grad<T>(Tensor<T>(g * y * (T(1) - y)));
   });
 }
 
@@ -64,7 +65,7 @@ Variable<T> tanh(const Variable<T>& a) {
   Tensor<T> y = xt::tanh(a.value());
   Tensor<T> saved = keep_for_backward(y, a);
   return record_op<T>("tanh", std::move(y), {a}, [y = std::move(saved)](const Tensor<T>& g) {
-    return Grads<T>{Tensor<T>(g * (T(1) - y * y))};
+    return kernels::single_grad<T>(Tensor<T>(g * (T(1) - y * y)));
   });
 }
 
@@ -74,7 +75,7 @@ Variable<T> relu(const Variable<T>& a) {
   Tensor<T> y = map(a.value(), [](T v) { return v < T(0) ? T(0) : v; });
   return record_op<T>("relu", std::move(y), {a}, [a](const Tensor<T>& g) {
     // PyTorch's threshold_backward: x <= 0 ? 0 : g, so the gradient at exactly 0 is 0.
-    return Grads<T>{map2(a.value(), g, [](T v, T gv) { return v <= T(0) ? T(0) : gv; })};
+    return kernels::single_grad<T>(map2(a.value(), g, [](T v, T gv) { return v <= T(0) ? T(0) : gv; }));
   });
 }
 
@@ -83,7 +84,7 @@ Variable<T> leaky_relu(const Variable<T>& a, detail::identity_t<T> slope) {
   Tensor<T> y = map(a.value(), [slope](T v) { return v > T(0) ? v : v * slope; });
   return record_op<T>("leaky_relu", std::move(y), {a}, [a, slope](const Tensor<T>& g) {
     // PyTorch: x > 0 ? g : g * slope, so the gradient at exactly 0 is slope.
-    return Grads<T>{map2(a.value(), g, [slope](T v, T gv) { return v > T(0) ? gv : gv * slope; })};
+    return kernels::single_grad<T>(map2(a.value(), g, [slope](T v, T gv) { return v > T(0) ? gv : gv * slope; }));
   });
 }
 
@@ -94,7 +95,7 @@ Variable<T> elu(const Variable<T>& a, detail::identity_t<T> alpha) {
   return record_op<T>("elu", std::move(y), {a}, [a, alpha](const Tensor<T>& g) {
     // PyTorch's elu_backward: x <= 0 ? g * alpha * exp(x) : g, so the gradient at exactly 0 is alpha.
     const Tensor<T>& x = a.value();
-    return Grads<T>{Tensor<T>(xt::where(x > T(0), g, g * alpha * xt::exp(x)))};
+    return kernels::single_grad<T>(Tensor<T>(xt::where(x > T(0), g, g * alpha * xt::exp(x))));
   });
 }
 
@@ -108,7 +109,7 @@ Variable<T> softmax(const Variable<T>& a, int axis) {
   return record_op<T>("softmax", std::move(y), {a}, [y = std::move(saved), layout](const Tensor<T>& g) {
     Tensor<T> gx = Tensor<T>::from_shape(g.shape());
     detail::softmax_backward(y.data(), g.data(), gx.data(), layout);
-    return Grads<T>{std::move(gx)};
+    return kernels::single_grad<T>(std::move(gx));
   });
 }
 
@@ -122,7 +123,7 @@ Variable<T> log_softmax(const Variable<T>& a, int axis) {
   return record_op<T>("log_softmax", std::move(y), {a}, [y = std::move(saved), layout](const Tensor<T>& g) {
     Tensor<T> gx = Tensor<T>::from_shape(g.shape());
     detail::log_softmax_backward(y.data(), g.data(), gx.data(), layout);
-    return Grads<T>{std::move(gx)};
+    return kernels::single_grad<T>(std::move(gx));
   });
 }
 

@@ -6,6 +6,7 @@
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
 #include "pool_kernels.hpp"
+#include "grads.hpp"
 
 namespace tg {
 namespace {
@@ -60,7 +61,7 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
                       [g, x_shape, argmax = std::move(argmax)](const Tensor<T>& gy) {
                         Tensor<T> gx = xt::zeros<T>(x_shape);
                         kernels::max_pool_backward(gy.data(), argmax.data(), g, gx.data());
-                        return std::vector<Tensor<T>>{std::move(gx)};
+                        return kernels::single_grad<T>(std::move(gx));
                       });
 }
 
@@ -74,7 +75,7 @@ Variable<T> avg_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
   return record_op<T>("avg_pool2d", std::move(y), {x}, [g, x_shape](const Tensor<T>& gy) {
     Tensor<T> gx = xt::zeros<T>(x_shape);
     kernels::avg_pool_backward(gy.data(), g, gx.data());
-    return std::vector<Tensor<T>>{std::move(gx)};
+    return kernels::single_grad<T>(std::move(gx));
   });
 }
 
