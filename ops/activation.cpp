@@ -9,6 +9,7 @@
 #include "../core/record_op.hpp"
 #include "softmax_kernel.hpp"
 #include "grads.hpp"
+#include "parallel.hpp"
 
 namespace tg {
 namespace {
@@ -22,14 +23,16 @@ Tensor<T> keep_for_backward(const Tensor<T>& y, const Variable<T>& a) {
   return will_record<T>({a}) ? y : Tensor<T>();
 }
 
-// out[i] = f(x[i]) over raw buffers: plain loops GCC vectorises at -O3.
+// out[i] = f(x[i]) over raw buffers: plain loops GCC vectorises at -O3, split over the threads
+// for a large batch.
 template <class T, class F>
 Tensor<T> map(const Tensor<T>& x, F f) {
   Tensor<T> out = Tensor<T>::from_shape(x.shape());
-  const T* xp = x.data();
-  T* op = out.data();
-  const std::size_t n = x.size();
-  for (std::size_t i = 0; i < n; ++i) op[i] = f(xp[i]);
+  const T* __restrict xp = x.data();
+  T* __restrict op = out.data();
+  kernels::parallel_blocks(x.size(), 1, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) op[i] = f(xp[i]);
+  });
   return out;
 }
 
@@ -37,11 +40,12 @@ Tensor<T> map(const Tensor<T>& x, F f) {
 template <class T, class F>
 Tensor<T> map2(const Tensor<T>& x, const Tensor<T>& g, F f) {
   Tensor<T> out = Tensor<T>::from_shape(x.shape());
-  const T* xp = x.data();
-  const T* gp = g.data();
-  T* op = out.data();
-  const std::size_t n = x.size();
-  for (std::size_t i = 0; i < n; ++i) op[i] = f(xp[i], gp[i]);
+  const T* __restrict xp = x.data();
+  const T* __restrict gp = g.data();
+  T* __restrict op = out.data();
+  kernels::parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) op[i] = f(xp[i], gp[i]);
+  });
   return out;
 }
 

@@ -5,6 +5,8 @@
 #include <limits>
 #include <vector>
 
+#include "parallel.hpp"
+
 namespace tg::kernels {
 namespace {
 
@@ -111,17 +113,19 @@ void max_pool_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* arg
   const std::size_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
   const std::vector<Range> taps = column_taps(g);
   const bool two_by_two = g.kernel == 2 && g.stride == 2 && g.padding == 0;
-  for (std::size_t p = 0; p < g.planes; ++p) {
-    if (two_by_two && argmax) {
-      max_pool_plane_2x2<T, true>(x + p * in_plane, g, y + p * out_plane, argmax + p * out_plane);
-    } else if (two_by_two) {
-      max_pool_plane_2x2<T, false>(x + p * in_plane, g, y + p * out_plane, nullptr);
-    } else if (argmax) {
-      max_pool_plane<T, true>(x + p * in_plane, g, taps, y + p * out_plane, argmax + p * out_plane);
-    } else {
-      max_pool_plane<T, false>(x + p * in_plane, g, taps, y + p * out_plane, nullptr);
+  parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t p = lo; p < hi; ++p) {
+      if (two_by_two && argmax) {
+        max_pool_plane_2x2<T, true>(x + p * in_plane, g, y + p * out_plane, argmax + p * out_plane);
+      } else if (two_by_two) {
+        max_pool_plane_2x2<T, false>(x + p * in_plane, g, y + p * out_plane, nullptr);
+      } else if (argmax) {
+        max_pool_plane<T, true>(x + p * in_plane, g, taps, y + p * out_plane, argmax + p * out_plane);
+      } else {
+        max_pool_plane<T, false>(x + p * in_plane, g, taps, y + p * out_plane, nullptr);
+      }
     }
-  }
+  });
 }
 
 template <class T>
@@ -133,6 +137,47 @@ void max_pool_backward(const T* gy, const std::int64_t* argmax, const PoolGeomet
     T* xp = gx + p * in_plane;
     for (std::size_t j = 0; j < out_plane; ++j) xp[ap[j]] += gp[j];
   }
+}
+
+template <class T>
+void max_pool_backward_2x2(const T* x, const T* gy, const PoolGeometry& g, T* gx) {
+  const std::size_t W = g.width, H = g.height, OW = g.out_w, OH = g.out_h;
+  const std::size_t in_plane = H * W, out_plane = OH * OW;
+  parallel_blocks(g.planes, 2 * in_plane, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t p = lo; p < hi; ++p) {
+      const T* xp = x + p * in_plane;
+      const T* gp = gy + p * out_plane;
+      T* dp = gx + p * in_plane;
+      for (std::size_t oh = 0; oh < OH; ++oh) {
+        const T* __restrict r0 = xp + 2 * oh * W;
+        const T* __restrict r1 = r0 + W;
+        T* __restrict d0 = dp + 2 * oh * W;
+        T* __restrict d1 = d0 + W;
+        const T* __restrict gr = gp + oh * OW;
+        for (std::size_t ow = 0; ow < OW; ++ow) {
+          // The forward's choice, made again: the first maximum wins, and so does a NaN.
+          const T v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+          int at = 0;
+          T best = v0;
+          bool take = (v1 > best) | (v1 != v1);
+          best = take ? v1 : best;
+          at = take ? 1 : at;
+          take = (v2 > best) | (v2 != v2);
+          best = take ? v2 : best;
+          at = take ? 2 : at;
+          take = (v3 > best) | (v3 != v3);
+          at = take ? 3 : at;
+          const T gv = gr[ow];
+          d0[2 * ow] = at == 0 ? gv : T(0);
+          d0[2 * ow + 1] = at == 1 ? gv : T(0);
+          d1[2 * ow] = at == 2 ? gv : T(0);
+          d1[2 * ow + 1] = at == 3 ? gv : T(0);
+        }
+        for (std::size_t c = 2 * OW; c < W; ++c) d0[c] = d1[c] = T(0);  // an odd last column is never read
+      }
+      for (std::size_t r = 2 * OH; r < H; ++r) std::fill_n(dp + r * W, W, T(0));  // nor an odd last row
+    }
+  });
 }
 
 template <class T>
@@ -215,6 +260,8 @@ template void max_pool_forward<float>(const float*, const PoolGeometry&, float*,
 template void max_pool_forward<double>(const double*, const PoolGeometry&, double*, std::int64_t*);
 template void max_pool_backward<float>(const float*, const std::int64_t*, const PoolGeometry&, float*);
 template void max_pool_backward<double>(const double*, const std::int64_t*, const PoolGeometry&, double*);
+template void max_pool_backward_2x2<float>(const float*, const float*, const PoolGeometry&, float*);
+template void max_pool_backward_2x2<double>(const double*, const double*, const PoolGeometry&, double*);
 template void avg_pool_forward<float>(const float*, const PoolGeometry&, float*);
 template void avg_pool_forward<double>(const double*, const PoolGeometry&, double*);
 template void avg_pool_backward<float>(const float*, const PoolGeometry&, float*);
