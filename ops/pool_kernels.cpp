@@ -106,6 +106,30 @@ void max_pool_plane_2x2(const T* __restrict x, const PoolGeometry& g, T* __restr
   }
 }
 
+// One pair of input rows into the four taps of its OW windows, and back (not inlined, with
+// restrict parameters, so that GCC vectorises them).
+template <class T>
+[[gnu::noinline]] void split_rows(const T* __restrict r0, const T* __restrict r1, T* __restrict a0, T* __restrict a1,
+                                  T* __restrict a2, T* __restrict a3, std::size_t OW) {
+  for (std::size_t ow = 0; ow < OW; ++ow) {
+    a0[ow] = r0[2 * ow];
+    a1[ow] = r0[2 * ow + 1];
+    a2[ow] = r1[2 * ow];
+    a3[ow] = r1[2 * ow + 1];
+  }
+}
+
+template <class T>
+[[gnu::noinline]] void join_rows(const T* __restrict a0, const T* __restrict a1, const T* __restrict a2,
+                                 const T* __restrict a3, T* __restrict r0, T* __restrict r1, std::size_t OW) {
+  for (std::size_t ow = 0; ow < OW; ++ow) {
+    r0[2 * ow] = a0[ow];
+    r0[2 * ow + 1] = a1[ow];
+    r1[2 * ow] = a2[ow];
+    r1[2 * ow + 1] = a3[ow];
+  }
+}
+
 // 2x2 windows with stride 2, one plane at a time: the four taps of every window are first copied
 // into four contiguous arrays (tap k of output o at a[k][o]), so that the selection below runs as
 // vector code; done in place on the interleaved rows it compiles to unpredictable branches.
@@ -114,20 +138,13 @@ struct Taps2x2 {
   std::vector<T> a[4];
   void gather(const T* __restrict x, std::size_t W, std::size_t OH, std::size_t OW) {
     for (auto& v : a) v.resize(OH * OW);
-    T* __restrict a0 = a[0].data();
-    T* __restrict a1 = a[1].data();
-    T* __restrict a2 = a[2].data();
-    T* __restrict a3 = a[3].data();
+    T* a0 = a[0].data();
+    T* a1 = a[1].data();
+    T* a2 = a[2].data();
+    T* a3 = a[3].data();
     for (std::size_t oh = 0; oh < OH; ++oh) {
-      const T* __restrict r0 = x + 2 * oh * W;
-      const T* __restrict r1 = r0 + W;
-      const std::size_t o = oh * OW;
-      for (std::size_t ow = 0; ow < OW; ++ow) {
-        a0[o + ow] = r0[2 * ow];
-        a1[o + ow] = r0[2 * ow + 1];
-        a2[o + ow] = r1[2 * ow];
-        a3[o + ow] = r1[2 * ow + 1];
-      }
+      const T* r0 = x + 2 * oh * W;
+      split_rows(r0, r0 + W, a0 + oh * OW, a1 + oh * OW, a2 + oh * OW, a3 + oh * OW, OW);
     }
   }
 };
@@ -224,15 +241,10 @@ void max_pool_backward_2x2(const T* x, const T* gy, const PoolGeometry& g, T* gx
                     d2, d3, out_plane);  // the forward's choice, made again
       T* dp = gx + p * in_plane;
       for (std::size_t oh = 0; oh < OH; ++oh) {  // scatter back, zero in an odd last column
-        T* __restrict r0 = dp + 2 * oh * W;
-        T* __restrict r1 = r0 + W;
+        T* r0 = dp + 2 * oh * W;
+        T* r1 = r0 + W;
         const std::size_t o = oh * OW;
-        for (std::size_t ow = 0; ow < OW; ++ow) {
-          r0[2 * ow] = d0[o + ow];
-          r0[2 * ow + 1] = d1[o + ow];
-          r1[2 * ow] = d2[o + ow];
-          r1[2 * ow + 1] = d3[o + ow];
-        }
+        join_rows(d0 + o, d1 + o, d2 + o, d3 + o, r0, r1, OW);
         for (std::size_t c = 2 * OW; c < W; ++c) r0[c] = r1[c] = T(0);
       }
       for (std::size_t r = 2 * OH; r < H; ++r) std::fill_n(dp + r * W, W, T(0));  // and in an odd last row
