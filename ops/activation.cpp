@@ -8,6 +8,8 @@
 
 #include "../core/record_op.hpp"
 #include "softmax_kernel.hpp"
+#include "grads.hpp"
+#include "parallel.hpp"
 
 namespace tg {
 namespace {
@@ -21,14 +23,16 @@ Tensor<T> keep_for_backward(const Tensor<T>& y, const Variable<T>& a) {
   return will_record<T>({a}) ? y : Tensor<T>();
 }
 
-// out[i] = f(x[i]) over raw buffers: plain loops GCC vectorises at -O3.
+// out[i] = f(x[i]) over raw buffers: plain loops GCC vectorises at -O3, split over the threads
+// for a large batch.
 template <class T, class F>
 Tensor<T> map(const Tensor<T>& x, F f) {
   Tensor<T> out = Tensor<T>::from_shape(x.shape());
-  const T* xp = x.data();
-  T* op = out.data();
-  const std::size_t n = x.size();
-  for (std::size_t i = 0; i < n; ++i) op[i] = f(xp[i]);
+  const T* __restrict xp = x.data();
+  T* __restrict op = out.data();
+  kernels::parallel_blocks(x.size(), 1, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) op[i] = f(xp[i]);
+  });
   return out;
 }
 
@@ -36,11 +40,12 @@ Tensor<T> map(const Tensor<T>& x, F f) {
 template <class T, class F>
 Tensor<T> map2(const Tensor<T>& x, const Tensor<T>& g, F f) {
   Tensor<T> out = Tensor<T>::from_shape(x.shape());
-  const T* xp = x.data();
-  const T* gp = g.data();
-  T* op = out.data();
-  const std::size_t n = x.size();
-  for (std::size_t i = 0; i < n; ++i) op[i] = f(xp[i], gp[i]);
+  const T* __restrict xp = x.data();
+  const T* __restrict gp = g.data();
+  T* __restrict op = out.data();
+  kernels::parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) op[i] = f(xp[i], gp[i]);
+  });
   return out;
 }
 
@@ -55,7 +60,7 @@ Variable<T> sigmoid(const Variable<T>& a) {
   xt::noalias(y) = xt::where(x >= T(0), T(1), y) / (T(1) + y);
   Tensor<T> saved = keep_for_backward(y, a);
   return record_op<T>("sigmoid", std::move(y), {a}, [y = std::move(saved)](const Tensor<T>& g) {
-    return Grads<T>{Tensor<T>(g * y * (T(1) - y))};
+    return kernels::single_grad<T>(Tensor<T>(g * y * (T(1) - y)));
   });
 }
 
@@ -64,7 +69,7 @@ Variable<T> tanh(const Variable<T>& a) {
   Tensor<T> y = xt::tanh(a.value());
   Tensor<T> saved = keep_for_backward(y, a);
   return record_op<T>("tanh", std::move(y), {a}, [y = std::move(saved)](const Tensor<T>& g) {
-    return Grads<T>{Tensor<T>(g * (T(1) - y * y))};
+    return kernels::single_grad<T>(Tensor<T>(g * (T(1) - y * y)));
   });
 }
 
@@ -74,7 +79,7 @@ Variable<T> relu(const Variable<T>& a) {
   Tensor<T> y = map(a.value(), [](T v) { return v < T(0) ? T(0) : v; });
   return record_op<T>("relu", std::move(y), {a}, [a](const Tensor<T>& g) {
     // PyTorch's threshold_backward: x <= 0 ? 0 : g, so the gradient at exactly 0 is 0.
-    return Grads<T>{map2(a.value(), g, [](T v, T gv) { return v <= T(0) ? T(0) : gv; })};
+    return kernels::single_grad<T>(map2(a.value(), g, [](T v, T gv) { return v <= T(0) ? T(0) : gv; }));
   });
 }
 
@@ -83,7 +88,7 @@ Variable<T> leaky_relu(const Variable<T>& a, detail::identity_t<T> slope) {
   Tensor<T> y = map(a.value(), [slope](T v) { return v > T(0) ? v : v * slope; });
   return record_op<T>("leaky_relu", std::move(y), {a}, [a, slope](const Tensor<T>& g) {
     // PyTorch: x > 0 ? g : g * slope, so the gradient at exactly 0 is slope.
-    return Grads<T>{map2(a.value(), g, [slope](T v, T gv) { return v > T(0) ? gv : gv * slope; })};
+    return kernels::single_grad<T>(map2(a.value(), g, [slope](T v, T gv) { return v > T(0) ? gv : gv * slope; }));
   });
 }
 
@@ -94,7 +99,7 @@ Variable<T> elu(const Variable<T>& a, detail::identity_t<T> alpha) {
   return record_op<T>("elu", std::move(y), {a}, [a, alpha](const Tensor<T>& g) {
     // PyTorch's elu_backward: x <= 0 ? g * alpha * exp(x) : g, so the gradient at exactly 0 is alpha.
     const Tensor<T>& x = a.value();
-    return Grads<T>{Tensor<T>(xt::where(x > T(0), g, g * alpha * xt::exp(x)))};
+    return kernels::single_grad<T>(Tensor<T>(xt::where(x > T(0), g, g * alpha * xt::exp(x))));
   });
 }
 
@@ -108,7 +113,7 @@ Variable<T> softmax(const Variable<T>& a, int axis) {
   return record_op<T>("softmax", std::move(y), {a}, [y = std::move(saved), layout](const Tensor<T>& g) {
     Tensor<T> gx = Tensor<T>::from_shape(g.shape());
     detail::softmax_backward(y.data(), g.data(), gx.data(), layout);
-    return Grads<T>{std::move(gx)};
+    return kernels::single_grad<T>(std::move(gx));
   });
 }
 
@@ -122,7 +127,7 @@ Variable<T> log_softmax(const Variable<T>& a, int axis) {
   return record_op<T>("log_softmax", std::move(y), {a}, [y = std::move(saved), layout](const Tensor<T>& g) {
     Tensor<T> gx = Tensor<T>::from_shape(g.shape());
     detail::log_softmax_backward(y.data(), g.data(), gx.data(), layout);
-    return Grads<T>{std::move(gx)};
+    return kernels::single_grad<T>(std::move(gx));
   });
 }
 

@@ -1,7 +1,11 @@
 #include "conv.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <climits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "../core/errors.hpp"
@@ -93,6 +97,24 @@ bool lowers_to_itself(const ConvGeometry& g) {
   return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0;
 }
 
+// Images are spread over the OpenMP threads, each lowering one image at a time into its own small
+// (cache-resident) column buffer and running a single-threaded GEMM on it: per-image products are
+// too small to split well, and this way the threads never wait on each other inside a batch.
+// Under 2^20 multiply-adds in all the batch stays on the calling thread.
+int threads_for(std::size_t images, std::size_t work_per_image) {
+  if (omp_in_parallel()) return 1;
+  const double work = static_cast<double>(images) * static_cast<double>(work_per_image);
+  if (work < double(1 << 20)) return 1;
+  return static_cast<int>(std::min<std::size_t>(images, static_cast<std::size_t>(omp_get_max_threads())));
+}
+
+// The image range [lo, hi) that thread t of n takes (contiguous blocks, as schedule(static)).
+std::pair<std::size_t, std::size_t> block(std::size_t count, int t, int n) {
+  const std::size_t lo = count * static_cast<std::size_t>(t) / static_cast<std::size_t>(n);
+  const std::size_t hi = count * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(n);
+  return {lo, hi};
+}
+
 }  // namespace
 
 template <class T>
@@ -104,24 +126,33 @@ Variable<T> conv2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>
   const std::size_t N = xv.shape()[0], C = xv.shape()[1], O = wv.shape()[0], Og = O / groups;
   const std::size_t K = g.col_rows(), L = g.col_cols(), plane = g.height * g.width;
   const bool direct = lowers_to_itself(g);
+  if (std::max({Og, K, L}) > static_cast<std::size_t>(INT_MAX)) {  // checked here: the threads below cannot throw
+    fail("conv2d", "input {} with weight {} needs a {}x{} lowering, beyond the BLAS integer range",
+         format_shape(xv.shape()), format_shape(wv.shape()), K, L);
+  }
 
   // Per image and group: y[n, group] (Og, L) = w[group] (Og, K) · col (K, L), on top of the bias.
   Tensor<T> y = Tensor<T>::from_shape({N, O, g.out_h, g.out_w});
-  T beta = T(0);
-  if (b.defined()) {
-    const T* bp = b.value().data();
-    for (std::size_t n = 0; n < N; ++n) {
-      for (std::size_t o = 0; o < O; ++o) std::fill_n(y.data() + (n * O + o) * L, L, bp[o]);
-    }
-    beta = T(1);
-  }
-  const std::unique_ptr<T[]> col = scratch<T>(direct ? 0 : K * L);
-  for (std::size_t n = 0; n < N; ++n) {
-    for (std::size_t grp = 0; grp < groups; ++grp) {
-      const T* xb = xv.data() + (n * C + grp * g.channels) * plane;
-      if (!direct) kernels::im2col(xb, g, col.get());
-      gemm<T>(false, false, Og, L, K, T(1), wv.data() + grp * Og * K, K, direct ? xb : col.get(), L, beta,
-              y.data() + (n * O + grp * Og) * L, L);
+  const T* bias = b.defined() ? b.value().data() : nullptr;
+  const T* xp = xv.data();
+  const T* wp = wv.data();
+  T* yp = y.data();
+  const int nt = threads_for(N, O * K * L);
+#pragma omp parallel num_threads(nt)
+  {
+    const auto [lo, hi] = block(N, omp_get_thread_num(), omp_get_num_threads());
+    const std::unique_ptr<T[]> col = scratch<T>(direct || lo == hi ? 0 : K * L);
+    for (std::size_t n = lo; n < hi; ++n) {
+      T* yn = yp + n * O * L;
+      if (bias) {
+        for (std::size_t o = 0; o < O; ++o) std::fill_n(yn + o * L, L, bias[o]);
+      }
+      for (std::size_t grp = 0; grp < groups; ++grp) {
+        const T* xb = xp + (n * C + grp * g.channels) * plane;
+        if (!direct) kernels::im2col(xb, g, col.get());
+        gemm<T>(false, false, Og, L, K, T(1), wp + grp * Og * K, K, direct ? xb : col.get(), L,
+                bias ? T(1) : T(0), yn + grp * Og * L, L);
+      }
     }
   }
 
@@ -130,35 +161,62 @@ Variable<T> conv2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>
     const Tensor<T>& wv = w.value();
     const std::size_t N = xv.shape()[0], C = xv.shape()[1], O = wv.shape()[0], Og = O / groups;
     const std::size_t K = g.col_rows(), L = g.col_cols(), plane = g.height * g.width;
-    const bool need_x = x.requires_grad(), need_w = w.requires_grad();
+    const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.requires_grad();
     std::vector<Tensor<T>> grads(3);
-    if (need_x) grads[0] = xt::zeros<T>(xv.shape());
+    if (need_x) grads[0] = Tensor<T>::from_shape(xv.shape());
     if (need_w) grads[1] = xt::zeros<T>(wv.shape());
-    const std::unique_ptr<T[]> col = scratch<T>(need_w && !direct ? K * L : 0);
-    const std::unique_ptr<T[]> dcol = scratch<T>(need_x && !direct ? K * L : 0);
-    for (std::size_t n = 0; n < N; ++n) {
-      for (std::size_t grp = 0; grp < groups; ++grp) {
-        const T* dy = gy.data() + (n * O + grp * Og) * L;  // (Og, L)
-        const T* wg = wv.data() + grp * Og * K;               // (Og, K)
-        const std::size_t x_offset = (n * C + grp * g.channels) * plane;
-        if (need_w) {  // dW[group] (Og, K) += dY (Og, L) · colᵀ
-          const T* xb = xv.data() + x_offset;
-          if (!direct) kernels::im2col(xb, g, col.get());
-          gemm<T>(false, true, Og, K, L, T(1), dy, L, direct ? xb : col.get(), L, T(1),
-                  grads[1].data() + grp * Og * K, K);
+    if (need_b) grads[2] = xt::zeros<T>({O});
+    const T* xp = xv.data();
+    const T* wp = wv.data();
+    const T* gp = gy.data();
+    T* dxp = need_x ? grads[0].data() : nullptr;
+    const int nt = threads_for(N, O * K * L * (std::size_t(need_x) + std::size_t(need_w)));
+    // Each thread sums dW and db over its own images; the partial sums are added in thread order
+    // afterwards, so a run's result does not depend on which thread finishes first.
+    const std::size_t w_size = need_w ? wv.size() : 0, b_size = need_b ? O : 0;
+    std::vector<std::unique_ptr<T[]>> dw_part(static_cast<std::size_t>(nt)), db_part(static_cast<std::size_t>(nt));
+#pragma omp parallel num_threads(nt)
+    {
+      const int t = omp_get_thread_num();
+      const auto [lo, hi] = block(N, t, omp_get_num_threads());
+      T* dw = need_w ? (t == 0 ? grads[1].data() : (dw_part[t] = scratch<T>(w_size)).get()) : nullptr;
+      T* db = need_b ? (t == 0 ? grads[2].data() : (db_part[t] = scratch<T>(b_size)).get()) : nullptr;
+      if (t != 0 && dw) std::fill_n(dw, w_size, T(0));
+      if (t != 0 && db) std::fill_n(db, b_size, T(0));
+      const std::unique_ptr<T[]> col = scratch<T>(need_w && !direct && lo < hi ? K * L : 0);
+      const std::unique_ptr<T[]> dcol = scratch<T>(need_x && !direct && lo < hi ? K * L : 0);
+      for (std::size_t n = lo; n < hi; ++n) {
+        if (dxp && !direct) std::fill_n(dxp + n * C * plane, C * plane, T(0));  // col2im accumulates
+        for (std::size_t grp = 0; grp < groups; ++grp) {
+          const T* dy = gp + (n * O + grp * Og) * L;  // (Og, L)
+          const T* wg = wp + grp * Og * K;             // (Og, K)
+          const std::size_t x_offset = (n * C + grp * g.channels) * plane;
+          if (dw) {  // dW[group] (Og, K) += dY (Og, L) · colᵀ
+            const T* xb = xp + x_offset;
+            if (!direct) kernels::im2col(xb, g, col.get());
+            gemm<T>(false, true, Og, K, L, T(1), dy, L, direct ? xb : col.get(), L, T(1), dw + grp * Og * K, K);
+          }
+          if (dxp) {  // dcol (K, L) = W[group]ᵀ · dY, folded back onto the image by col2im
+            T* dxb = dxp + x_offset;
+            gemm<T>(true, false, K, L, Og, T(1), wg, K, dy, L, T(0), direct ? dxb : dcol.get(), L);
+            if (!direct) kernels::col2im(dcol.get(), g, dxb);
+          }
         }
-        if (need_x) {  // dcol (K, L) = W[group]ᵀ · dY, folded back onto the image by col2im
-          T* dxb = grads[0].data() + x_offset;
-          gemm<T>(true, false, K, L, Og, T(1), wg, K, dy, L, T(0), direct ? dxb : dcol.get(), L);
-          if (!direct) kernels::col2im(dcol.get(), g, dxb);
+        if (db) {  // db[o] = sum of dY over the batch and the output plane
+          for (std::size_t o = 0; o < O; ++o) db[o] += sum_of(gp + (n * O + o) * L, L);
         }
       }
     }
-    if (b.requires_grad()) {  // db[o] = sum of dY over the batch and the output plane
-      grads[2] = xt::zeros<T>({O});
-      T* db = grads[2].data();
-      for (std::size_t n = 0; n < N; ++n) {
-        for (std::size_t o = 0; o < O; ++o) db[o] += sum_of(gy.data() + (n * O + o) * L, L);
+    for (int t = 1; t < nt; ++t) {
+      if (dw_part[t]) {  // null when the runtime gave the region fewer threads than asked
+        T* dw = grads[1].data();
+        const T* part = dw_part[t].get();
+        for (std::size_t i = 0; i < w_size; ++i) dw[i] += part[i];
+      }
+      if (db_part[t]) {
+        T* db = grads[2].data();
+        const T* part = db_part[t].get();
+        for (std::size_t i = 0; i < b_size; ++i) db[i] += part[i];
       }
     }
     return grads;

@@ -8,6 +8,7 @@
 
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
+#include "grads.hpp"
 
 namespace tg {
 
@@ -39,7 +40,7 @@ Variable<T> dropout(const Variable<T>& a, detail::identity_t<T> p, bool training
   }
   Tensor<T> y = x * mask;
   return record_op<T>("dropout", std::move(y), {a}, [mask = std::move(mask)](const Tensor<T>& g) {
-    return std::vector<Tensor<T>>{Tensor<T>(g * mask)};
+    return kernels::single_grad<T>(Tensor<T>(g * mask));
   });
 }
 

@@ -10,6 +10,7 @@
 #include "../core/record_op.hpp"
 #include "broadcast.hpp"
 #include "softmax_kernel.hpp"
+#include "grads.hpp"
 
 namespace tg {
 namespace {
@@ -107,7 +108,7 @@ Variable<T> cross_entropy(const Variable<T>& logits, const Labels& labels) {
                         Tensor<T> gx = p * scale;  // (softmax - onehot) * g / N
                         T* gp = gx.data();
                         for (std::size_t i = 0; i < n; ++i) gp[i * classes + static_cast<std::size_t>(labels[i])] -= scale;
-                        return Grads<T>{std::move(gx)};
+                        return kernels::single_grad<T>(std::move(gx));
                       });
 }
 
@@ -125,7 +126,7 @@ Variable<T> nll_loss(const Variable<T>& log_probs, const Labels& labels) {
                         Tensor<T> gx = xt::zeros<T>({n, classes});
                         T* gp = gx.data();
                         for (std::size_t i = 0; i < n; ++i) gp[i * classes + static_cast<std::size_t>(labels[i])] = -scale;
-                        return Grads<T>{std::move(gx)};
+                        return kernels::single_grad<T>(std::move(gx));
                       });
 }
 

@@ -7,6 +7,7 @@
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
 #include "pool_kernels.hpp"
+#include "grads.hpp"
 
 namespace tg {
 namespace {
@@ -55,6 +56,14 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
     if (anomaly_enabled()) detail::check_forward<T>("max_pool2d", y, {x});  // record_op is skipped here
     return Variable<T>(std::move(y));
   }
+  if (g.kernel == 2 && g.stride == 2 && g.padding == 0) {  // the CNN case: backward finds the maxima again from x
+    kernels::max_pool_forward(xv.data(), g, y.data(), static_cast<std::int64_t*>(nullptr));
+    return record_op<T>("max_pool2d", std::move(y), {x}, [g, x](const Tensor<T>& gy) {
+      Tensor<T> gx = Tensor<T>::from_shape(x.value().shape());
+      kernels::max_pool_backward_2x2(x.value().data(), gy.data(), g, gx.data());
+      return kernels::single_grad<T>(std::move(gx));
+    });
+  }
   std::vector<std::int64_t> argmax(y.size());
   kernels::max_pool_forward(xv.data(), g, y.data(), argmax.data());
   Shape x_shape = shape_of(xv);
@@ -62,7 +71,7 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
                       [g, x_shape, argmax = std::move(argmax)](const Tensor<T>& gy) {
                         Tensor<T> gx = xt::zeros<T>(x_shape);
                         kernels::max_pool_backward(gy.data(), argmax.data(), g, gx.data());
-                        return std::vector<Tensor<T>>{std::move(gx)};
+                        return kernels::single_grad<T>(std::move(gx));
                       });
 }
 
@@ -76,7 +85,7 @@ Variable<T> avg_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
   return record_op<T>("avg_pool2d", std::move(y), {x}, [g, x_shape](const Tensor<T>& gy) {
     Tensor<T> gx = xt::zeros<T>(x_shape);
     kernels::avg_pool_backward(gy.data(), g, gx.data());
-    return std::vector<Tensor<T>>{std::move(gx)};
+    return kernels::single_grad<T>(std::move(gx));
   });
 }
 

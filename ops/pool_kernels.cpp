@@ -5,6 +5,8 @@
 #include <limits>
 #include <vector>
 
+#include "parallel.hpp"
+
 namespace tg::kernels {
 namespace {
 
@@ -104,6 +106,88 @@ void max_pool_plane_2x2(const T* __restrict x, const PoolGeometry& g, T* __restr
   }
 }
 
+// One pair of input rows into the four taps of its OW windows, and back (not inlined, with
+// restrict parameters, so that GCC vectorises them).
+template <class T>
+[[gnu::noinline]] void split_rows(const T* __restrict r0, const T* __restrict r1, T* __restrict a0, T* __restrict a1,
+                                  T* __restrict a2, T* __restrict a3, std::size_t OW) {
+  for (std::size_t ow = 0; ow < OW; ++ow) {
+    a0[ow] = r0[2 * ow];
+    a1[ow] = r0[2 * ow + 1];
+    a2[ow] = r1[2 * ow];
+    a3[ow] = r1[2 * ow + 1];
+  }
+}
+
+template <class T>
+[[gnu::noinline]] void join_rows(const T* __restrict a0, const T* __restrict a1, const T* __restrict a2,
+                                 const T* __restrict a3, T* __restrict r0, T* __restrict r1, std::size_t OW) {
+  for (std::size_t ow = 0; ow < OW; ++ow) {
+    r0[2 * ow] = a0[ow];
+    r0[2 * ow + 1] = a1[ow];
+    r1[2 * ow] = a2[ow];
+    r1[2 * ow + 1] = a3[ow];
+  }
+}
+
+// 2x2 windows with stride 2, one plane at a time: the four taps of every window are first copied
+// into four contiguous arrays (tap k of output o at a[k][o]), so that the selection below runs as
+// vector code; done in place on the interleaved rows it compiles to unpredictable branches.
+template <class T>
+struct Taps2x2 {
+  std::vector<T> a[4];
+  void gather(const T* __restrict x, std::size_t W, std::size_t OH, std::size_t OW) {
+    for (auto& v : a) v.resize(OH * OW);
+    T* a0 = a[0].data();
+    T* a1 = a[1].data();
+    T* a2 = a[2].data();
+    T* a3 = a[3].data();
+    for (std::size_t oh = 0; oh < OH; ++oh) {
+      const T* r0 = x + 2 * oh * W;
+      split_rows(r0, r0 + W, a0 + oh * OW, a1 + oh * OW, a2 + oh * OW, a3 + oh * OW, OW);
+    }
+  }
+};
+
+// PyTorch's rule over taps in row-major order: a later tap wins when it is larger or a NaN. Sets
+// t1..t3 (did tap k win against the taps before it) and returns the window's maximum.
+template <class T>
+inline T select_2x2(T v0, T v1, T v2, T v3, bool& t1, bool& t2, bool& t3) {
+  t1 = (v1 > v0) | (v1 != v1);
+  const T b1 = t1 ? v1 : v0;
+  t2 = (v2 > b1) | (v2 != v2);
+  const T b2 = t2 ? v2 : b1;
+  t3 = (v3 > b2) | (v3 != v3);
+  return t3 ? v3 : b2;
+}
+
+// The window maxima of n windows from their four tap arrays. Not inlined, and with restrict
+// parameters: GCC 12 vectorises these loops only so (inlined into the caller it did not).
+template <class T>
+[[gnu::noinline]] void max_of_taps(const T* __restrict a0, const T* __restrict a1, const T* __restrict a2,
+                                 const T* __restrict a3, T* __restrict y, std::size_t n) {
+  for (std::size_t o = 0; o < n; ++o) {
+    bool t1, t2, t3;
+    y[o] = select_2x2(a0[o], a1[o], a2[o], a3[o], t1, t2, t3);
+  }
+}
+
+// The gradient of n windows per tap: gy goes to the tap the forward chose, 0 to the others.
+template <class T>
+[[gnu::noinline]] void route_to_taps(const T* __restrict a0, const T* __restrict a1, const T* __restrict a2,
+                                   const T* __restrict a3, const T* __restrict gy, T* __restrict d0,
+                                   T* __restrict d1, T* __restrict d2, T* __restrict d3, std::size_t n) {
+  for (std::size_t o = 0; o < n; ++o) {
+    bool t1, t2, t3;
+    select_2x2(a0[o], a1[o], a2[o], a3[o], t1, t2, t3);
+    const T gv = gy[o];
+    d3[o] = t3 ? gv : T(0);
+    d2[o] = (t2 & !t3) ? gv : T(0);
+    d1[o] = (t1 & !t2 & !t3) ? gv : T(0);
+    d0[o] = (!t1 & !t2 & !t3) ? gv : T(0);
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -111,17 +195,22 @@ void max_pool_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* arg
   const std::size_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
   const std::vector<Range> taps = column_taps(g);
   const bool two_by_two = g.kernel == 2 && g.stride == 2 && g.padding == 0;
-  for (std::size_t p = 0; p < g.planes; ++p) {
-    if (two_by_two && argmax) {
-      max_pool_plane_2x2<T, true>(x + p * in_plane, g, y + p * out_plane, argmax + p * out_plane);
-    } else if (two_by_two) {
-      max_pool_plane_2x2<T, false>(x + p * in_plane, g, y + p * out_plane, nullptr);
-    } else if (argmax) {
-      max_pool_plane<T, true>(x + p * in_plane, g, taps, y + p * out_plane, argmax + p * out_plane);
-    } else {
-      max_pool_plane<T, false>(x + p * in_plane, g, taps, y + p * out_plane, nullptr);
+  parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
+    Taps2x2<T> quad;
+    for (std::size_t p = lo; p < hi; ++p) {
+      if (two_by_two && !argmax) {
+        quad.gather(x + p * in_plane, g.width, g.out_h, g.out_w);
+        max_of_taps(quad.a[0].data(), quad.a[1].data(), quad.a[2].data(), quad.a[3].data(), y + p * out_plane,
+                    out_plane);
+      } else if (two_by_two) {
+        max_pool_plane_2x2<T, true>(x + p * in_plane, g, y + p * out_plane, argmax + p * out_plane);
+      } else if (argmax) {
+        max_pool_plane<T, true>(x + p * in_plane, g, taps, y + p * out_plane, argmax + p * out_plane);
+      } else {
+        max_pool_plane<T, false>(x + p * in_plane, g, taps, y + p * out_plane, nullptr);
+      }
     }
-  }
+  });
 }
 
 template <class T>
@@ -133,6 +222,34 @@ void max_pool_backward(const T* gy, const std::int64_t* argmax, const PoolGeomet
     T* xp = gx + p * in_plane;
     for (std::size_t j = 0; j < out_plane; ++j) xp[ap[j]] += gp[j];
   }
+}
+
+template <class T>
+void max_pool_backward_2x2(const T* x, const T* gy, const PoolGeometry& g, T* gx) {
+  const std::size_t W = g.width, H = g.height, OW = g.out_w, OH = g.out_h;
+  const std::size_t in_plane = H * W, out_plane = OH * OW;
+  parallel_blocks(g.planes, 2 * in_plane, [&](std::size_t lo, std::size_t hi) {
+    Taps2x2<T> taps, grads;
+    for (auto& v : grads.a) v.resize(out_plane);
+    for (std::size_t p = lo; p < hi; ++p) {
+      taps.gather(x + p * in_plane, W, OH, OW);
+      T* d0 = grads.a[0].data();
+      T* d1 = grads.a[1].data();
+      T* d2 = grads.a[2].data();
+      T* d3 = grads.a[3].data();
+      route_to_taps(taps.a[0].data(), taps.a[1].data(), taps.a[2].data(), taps.a[3].data(), gy + p * out_plane, d0, d1,
+                    d2, d3, out_plane);  // the forward's choice, made again
+      T* dp = gx + p * in_plane;
+      for (std::size_t oh = 0; oh < OH; ++oh) {  // scatter back, zero in an odd last column
+        T* r0 = dp + 2 * oh * W;
+        T* r1 = r0 + W;
+        const std::size_t o = oh * OW;
+        join_rows(d0 + o, d1 + o, d2 + o, d3 + o, r0, r1, OW);
+        for (std::size_t c = 2 * OW; c < W; ++c) r0[c] = r1[c] = T(0);
+      }
+      for (std::size_t r = 2 * OH; r < H; ++r) std::fill_n(dp + r * W, W, T(0));  // and in an odd last row
+    }
+  });
 }
 
 template <class T>
@@ -215,6 +332,8 @@ template void max_pool_forward<float>(const float*, const PoolGeometry&, float*,
 template void max_pool_forward<double>(const double*, const PoolGeometry&, double*, std::int64_t*);
 template void max_pool_backward<float>(const float*, const std::int64_t*, const PoolGeometry&, float*);
 template void max_pool_backward<double>(const double*, const std::int64_t*, const PoolGeometry&, double*);
+template void max_pool_backward_2x2<float>(const float*, const float*, const PoolGeometry&, float*);
+template void max_pool_backward_2x2<double>(const double*, const double*, const PoolGeometry&, double*);
 template void avg_pool_forward<float>(const float*, const PoolGeometry&, float*);
 template void avg_pool_forward<double>(const double*, const PoolGeometry&, double*);
 template void avg_pool_backward<float>(const float*, const PoolGeometry&, float*);

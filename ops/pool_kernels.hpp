@@ -23,6 +23,12 @@ template <class T>
 void max_pool_backward(const T* gy, const std::int64_t* argmax, const PoolGeometry& g, T* gx);
 
 // y = window sum / kernel², padding counting as zeros (PyTorch's count_include_pad=True).
+// For 2x2 windows with stride 2 and no padding only: the gradient of max pooling found again from
+// the input x (the window's first maximum, or a NaN, gets gy; the others 0), so the forward needs
+// no argmax. Writes every element of gx, including an odd last row or column (0).
+template <class T>
+void max_pool_backward_2x2(const T* x, const T* gy, const PoolGeometry& g, T* gx);
+
 template <class T>
 void avg_pool_forward(const T* x, const PoolGeometry& g, T* y);
 
@@ -34,6 +40,8 @@ extern template void max_pool_forward<float>(const float*, const PoolGeometry&, 
 extern template void max_pool_forward<double>(const double*, const PoolGeometry&, double*, std::int64_t*);
 extern template void max_pool_backward<float>(const float*, const std::int64_t*, const PoolGeometry&, float*);
 extern template void max_pool_backward<double>(const double*, const std::int64_t*, const PoolGeometry&, double*);
+extern template void max_pool_backward_2x2<float>(const float*, const float*, const PoolGeometry&, float*);
+extern template void max_pool_backward_2x2<double>(const double*, const double*, const PoolGeometry&, double*);
 extern template void avg_pool_forward<float>(const float*, const PoolGeometry&, float*);
 extern template void avg_pool_forward<double>(const double*, const PoolGeometry&, double*);
 extern template void avg_pool_backward<float>(const float*, const PoolGeometry&, float*);

@@ -3,6 +3,7 @@
 #include "../core/record_op.hpp"
 #include "axis_check.hpp"
 #include "shape_kernels.hpp"
+#include "grads.hpp"
 
 namespace tg {
 namespace {
@@ -23,7 +24,7 @@ template <class T>
 Variable<T> record_reshape(const char* name, const Variable<T>& a, const Shape& shape) {
   Shape in_shape = a.shape();
   return record_op<T>(name, reshaped(a.value(), shape), {a},
-                      [in_shape](const Tensor<T>& g) { return Grads<T>{reshaped(g, in_shape)}; });
+                      [in_shape](const Tensor<T>& g) { return kernels::single_grad<T>(reshaped(g, in_shape)); });
 }
 
 template <class T>
@@ -41,7 +42,7 @@ Variable<T> record_permute(const char* name, const Variable<T>& a, const Shape& 
   Shape inverse(perm.size());
   for (std::size_t d = 0; d < perm.size(); ++d) inverse[perm[d]] = d;
   return record_op<T>(name, permuted(a.value(), perm), {a},
-                      [inverse](const Tensor<T>& g) { return Grads<T>{permuted(g, inverse)}; });
+                      [inverse](const Tensor<T>& g) { return kernels::single_grad<T>(permuted(g, inverse)); });
 }
 
 }  // namespace

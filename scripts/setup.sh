@@ -18,6 +18,7 @@ packages=(
   libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev   # tensors and BLAS
   libfmt-dev zlib1g-dev libcli11-dev     # formatting, .gz and .npz, command lines
   libpng-dev                             # the saliency example writes PNG files
+  libdnnl-dev                            # oneDNN: the fast float GEMM (OpenBLAS is the fallback)
   catch2 python3-numpy                   # tests (numpy reads our .npz files back)
   ${extra[@]+"${extra[@]}"}
 )

@@ -123,6 +123,26 @@ TEST_CASE("conv2d: float agrees with the reference") {
   test::require_close(y.value(), naive_conv2d(x, w, &b, c), 1e-5);
 }
 
+TEST_CASE("conv2d: a batch spread over two threads gives the one-thread result") {
+  // Big enough (12 images, 1.8M multiply-adds) for the images to be split between threads.
+  Generator gen(34);
+  const Tensor<double> xt0 = test::uniform({12, 8, 16, 16}, gen), wt0 = test::uniform({16, 4, 3, 3}, gen);
+  const Tensor<double> bt0 = test::uniform({16}, gen), gt0 = test::uniform({12, 16, 16, 16}, gen);
+  const int threads_before = get_num_threads();
+  std::vector<Tensor<double>> results[2];
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    auto x = test::param(xt0), w = test::param(wt0), b = test::param(bt0);
+    Variable<double> y = conv2d(x, w, b, 1, 1, 1, 2);
+    y.backward(gt0);
+    results[threads - 1] = {y.value(), x.grad(), w.grad(), b.grad()};
+  }
+  set_num_threads(threads_before);
+  Conv c{1, 1, 1, 2};
+  test::require_close(results[1][0], naive_conv2d(xt0, wt0, &bt0, c), 1e-12);
+  for (std::size_t i = 0; i < 4; ++i) test::require_close(results[1][i], results[0][i], 1e-12);
+}
+
 TEST_CASE("conv2d: only the inputs that require grad get one") {
   Generator gen(32);
   Variable<double> x(test::uniform({1, 2, 4, 4}, gen));

@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+#include <array>
+
 using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
@@ -42,6 +44,23 @@ TEST_CASE("matmul: agrees with a naive loop on odd shapes float and double") {
   test::require_close(matmul(Variable<double>(a), Variable<double>(b)).value(), naive_matmul(a, b), 1e-12);
   Tensor<float> af = test::uniform<float>({5, 70}, gen), bf = test::uniform<float>({70, 3}, gen);
   test::require_close(matmul(Variable<float>(af), Variable<float>(bf)).value(), naive_matmul(af, bf), 1e-5);
+}
+
+TEST_CASE("matmul: double products split over two threads agree with a naive loop") {
+  // Over a million multiply-adds, so split into row blocks (tall) and column blocks (wide); the
+  // gradients run the transposed products through the same split.
+  Generator gen(47);
+  set_num_threads(2);
+  for (const auto& [m, k, n] : {std::array<std::size_t, 3>{301, 97, 53}, std::array<std::size_t, 3>{7, 401, 389}}) {
+    auto a = test::param(test::uniform({m, k}, gen)), b = test::param(test::uniform({k, n}, gen));
+    Variable<double> c = matmul(a, b);
+    test::require_close(c.value(), naive_matmul(a.value(), b.value()), 1e-12);
+    const Tensor<double> g = test::uniform({m, n}, gen);
+    c.backward(g);
+    test::require_close(a.grad(), naive_matmul(g, Tensor<double>(xt::transpose(b.value()))), 1e-12);
+    test::require_close(b.grad(), naive_matmul(Tensor<double>(xt::transpose(a.value())), g), 1e-12);
+  }
+  set_num_threads(0);
 }
 
 TEST_CASE("matmul: gradcheck on both inputs") {

@@ -106,6 +106,7 @@ TEST_CASE("max_pool2d: float and without recording agree with the reference") {
 }
 
 TEST_CASE("max_pool2d: forward and gradcheck default stride") { check_config(true, {2, 2, 4, 6}, 2, 0, 0, 42); }
+TEST_CASE("max_pool2d: forward and gradcheck 2x2 windows on an odd-sized input") { check_config(true, {2, 3, 5, 7}, 2, 0, 0, 45); }
 TEST_CASE("max_pool2d: forward and gradcheck stride below the kernel") { check_config(true, {1, 2, 7, 5}, 3, 2, 0, 43); }
 TEST_CASE("max_pool2d: forward and gradcheck stride above the kernel") { check_config(true, {1, 2, 7, 8}, 2, 3, 0, 44); }
 TEST_CASE("max_pool2d: forward and gradcheck padding") {
