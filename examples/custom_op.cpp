@@ -1,6 +1,8 @@
 // Writing a new differentiable operator with record_op, and checking its gradient with one call.
 #include <tapegrad/tapegrad.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <xtensor/xmath.hpp>
 
@@ -25,7 +27,10 @@ tg::Variable<T> softplus_wrong(const tg::Variable<T>& x) {
   });
 }
 
-int main() {
+int main(int argc, char** argv) {
+  CLI::App app("Defines softplus with record_op, gradchecks it, then shows the report of a deliberately wrong backward.", "custom_op");
+  CLI11_PARSE(app, argc, argv);
+
   tg::Variable<double> x(tg::Tensor<double>{{-2.0, -0.5, 0.3}, {1.0, 2.5, -1.2}}, true);
 
   std::printf("Checking softplus:\n");

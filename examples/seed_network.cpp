@@ -2,9 +2,14 @@
 // Expected output: [0.31682708 0.69627909]
 #include <tapegrad/tapegrad.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 
-int main() {
+int main(int argc, char** argv) {
+  CLI::App app("The textbook 3-layer sigmoid network with fixed weights: one forward pass.", "seed_network");
+  CLI11_PARSE(app, argc, argv);
+
   using V = tg::Variable<double>;
   using M = tg::Tensor<double>;
   const V x(M{{1.0, 0.5}});

@@ -1,10 +1,21 @@
 // A 2-8-1 network learns XOR: the smallest problem a linear model cannot solve.
 #include <tapegrad/tapegrad.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 
-int main() {
-  tg::manual_seed(1);
+int main(int argc, char** argv) {
+  CLI::App app("A 2-8-1 tanh network learns XOR with Adam.", "xor");
+  int steps = 500;
+  std::uint64_t seed = 1;
+  double lr = 0.05;
+  app.add_option("--steps", steps, "training steps")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--lr", lr, "Adam's learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--seed", seed, "seed for the initial weights")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  tg::manual_seed(seed);
   tg::nn::Sequential<double> net{tg::nn::Linear<double>(2, 8), tg::nn::Tanh<double>(), tg::nn::Linear<double>(8, 1)};
   const tg::Variable<double> x(tg::Tensor<double>{{0.0, 0.0}, {0.0, 1.0}, {1.0, 0.0}, {1.0, 1.0}});
   tg::Tensor<double> labels{0.0, 1.0, 1.0, 0.0};
@@ -12,10 +23,10 @@ int main() {
   const tg::Variable<double> target(labels);
 
   tg::optim::AdamOptions options;
-  options.lr = 0.05;
+  options.lr = lr;
   tg::optim::Adam optimizer(net.parameters(), options);
   double loss_value = 0;
-  for (int step = 1; step <= 500; ++step) {
+  for (int step = 1; step <= steps; ++step) {
     optimizer.zero_grad();
     tg::Variable<double> loss = tg::binary_cross_entropy_with_logits(net(x), target);
     loss.backward();
