@@ -1,6 +1,7 @@
 #include "npz.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 
@@ -111,6 +113,28 @@ class TempFile {
   bool committed_ = false;
 };
 
+// Removes the temporary files "<target>.tmp.<pid>.<n>" left by saves whose process no longer
+// exists (killed mid-save: SIGKILL runs no destructor), so they cannot pile up. A file of a live
+// process (a save in progress) is kept; so is one whose pid was reused. Errors are ignored.
+void remove_stale_temps(const std::string& target) {
+  namespace fs = std::filesystem;
+  const fs::path target_path(target);
+  const std::string prefix = target_path.filename().string() + ".tmp.";
+  const fs::path folder = target_path.has_parent_path() ? target_path.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::directory_iterator it(folder, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::size_t dot = name.find('.', prefix.size());
+    const std::string pid_text = name.substr(prefix.size(), dot == std::string::npos ? 0 : dot - prefix.size());
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    const long pid = std::stol(pid_text);
+    if (pid <= 0 || pid == static_cast<long>(::getpid())) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink(it->path().c_str());
+  }
+}
+
 bool is_ascii(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
@@ -140,6 +164,7 @@ void write_items(const std::string& path, std::vector<Item>& items) {
     throw std::invalid_argument(fmt::format("write_npz: '{}': too many or too large arrays for a zip without zip64", path));
   }
 
+  remove_stale_temps(path);
   TempFile file(path);
   std::string central;
   for (Item& item : items) {

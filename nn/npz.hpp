@@ -40,6 +40,8 @@ using NpzEntries = std::map<std::string, NpyArray>;
 // 64-byte aligned data). Names must be unique, non-empty and free of NUL bytes. The archive is
 // written to a temporary file beside `path` and renamed into place, so a failure (std::runtime_error
 // naming the path and the cause) leaves any previous file untouched and no partial file behind.
+// A save killed outright (SIGKILL, power loss) leaves its "<path>.tmp.<pid>.<n>" file; the next
+// save to the same path removes those whose process is gone before it starts.
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor<float>>>& arrays);
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor<double>>>& arrays);
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, NpyArray>>& arrays);

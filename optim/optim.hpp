@@ -3,6 +3,7 @@
 
 #include "adam.hpp"
 #include "adamw.hpp"
+#include "checkpoint.hpp"
 #include "clip.hpp"
 #include "optimizer.hpp"
 #include "rmsprop.hpp"

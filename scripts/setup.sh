@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tapegrad needs to build and test, skipping what is already there.
-# Usage: scripts/setup.sh [--bench] [extra-package ...]
+# Usage: scripts/setup.sh [--bench] [--fuzz] [extra-package ...]
 #   --bench  also the opt-in packages of the benchmarks in bench/ (scripts/bench_peers.sh)
+#   --fuzz   also clang and libFuzzer, for scripts/fuzz.sh
 set -euo pipefail
 
 extra=()
 for arg in "$@"; do
-  if [ "$arg" = --bench ]; then
-    extra+=(libbenchmark-dev libtorch-dev libdnnl-dev)  # Google Benchmark, the libtorch peer, oneDNN's sgemm
-  else
-    extra+=("$arg")
-  fi
+  case "$arg" in
+    --bench) extra+=(libbenchmark-dev libtorch-dev libdnnl-dev) ;;  # Google Benchmark, the libtorch peer, oneDNN
+    --fuzz) extra+=(clang libclang-rt-14-dev) ;;
+    *) extra+=("$arg") ;;
+  esac
 done
 
 packages=(
