@@ -8,32 +8,38 @@
 
 namespace tg::nn {
 
-template <class T = float>
-class MaxPool2d : public Module<T> {
+// What both pooling modules share: the window and the op that applies it.
+template <class T>
+class Pool2d : public Module<T> {
  public:
-  explicit MaxPool2d(std::size_t kernel, std::size_t stride = 0, std::size_t padding = 0)
-      : kernel_(kernel), stride_(stride == 0 ? kernel : stride), padding_(padding) {}
-  Variable<T> forward(const Variable<T>& x) override { return max_pool2d(x, kernel_, stride_, padding_); }
+  Variable<T> forward(const Variable<T>& x) override { return pool_(x, kernel_, stride_, padding_); }
   std::string describe() const override {
-    return fmt::format("MaxPool2d(kernel_size={}, stride={}, padding={})", kernel_, stride_, padding_);
+    return fmt::format("{}(kernel_size={}, stride={}, padding={})", name_, kernel_, stride_, padding_);
   }
 
+ protected:
+  using PoolFn = Variable<T> (*)(const Variable<T>&, std::size_t, std::size_t, std::size_t);
+  Pool2d(const char* name, PoolFn pool, std::size_t kernel, std::size_t stride, std::size_t padding)
+      : name_(name), pool_(pool), kernel_(kernel), stride_(stride == 0 ? kernel : stride), padding_(padding) {}
+
  private:
+  const char* name_;
+  PoolFn pool_;
   std::size_t kernel_, stride_, padding_;
 };
 
 template <class T = float>
-class AvgPool2d : public Module<T> {
+class MaxPool2d : public Pool2d<T> {
+ public:
+  explicit MaxPool2d(std::size_t kernel, std::size_t stride = 0, std::size_t padding = 0)
+      : Pool2d<T>("MaxPool2d", &max_pool2d<T>, kernel, stride, padding) {}
+};
+
+template <class T = float>
+class AvgPool2d : public Pool2d<T> {
  public:
   explicit AvgPool2d(std::size_t kernel, std::size_t stride = 0, std::size_t padding = 0)
-      : kernel_(kernel), stride_(stride == 0 ? kernel : stride), padding_(padding) {}
-  Variable<T> forward(const Variable<T>& x) override { return avg_pool2d(x, kernel_, stride_, padding_); }
-  std::string describe() const override {
-    return fmt::format("AvgPool2d(kernel_size={}, stride={}, padding={})", kernel_, stride_, padding_);
-  }
-
- private:
-  std::size_t kernel_, stride_, padding_;
+      : Pool2d<T>("AvgPool2d", &avg_pool2d<T>, kernel, stride, padding) {}
 };
 
 }  // namespace tg::nn

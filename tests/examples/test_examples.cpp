@@ -1,40 +1,21 @@
 // Runs the small example programs and checks what they print.
 #include "test_util.hpp"
 
-#include <array>
-#include <cstdio>
-#include <memory>
 #include <regex>
 
-namespace {
+#include "tiny_mnist.hpp"
 
-struct Run {
-  int status;
-  std::string output;
-};
-
-Run run_example(const std::string& name) {
-  const std::string command = std::string(TAPEGRAD_EXAMPLES_DIR) + "/" + name + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  REQUIRE(pipe);
-  std::string output;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe.get())) output += buffer.data();
-  const int status = pclose(pipe.release());
-  return {WEXITSTATUS(status), output};
-}
-
-}  // namespace
+using tg::test::run_program;
 
 TEST_CASE("seed_network prints the textbook's output") {
-  Run r = run_example("seed_network");
+  auto r = run_program("seed_network", "");
   CHECK(r.status == 0);
   // The textbook (numpy, same weights) prints [0.31682708 0.69627909].
   CHECK(r.output == "[0.31682708 0.69627909]\n");
 }
 
 TEST_CASE("xor learns all four cases and its loss falls") {
-  Run r = run_example("xor");
+  auto r = run_program("xor", "");
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Matchers::Contains("correct: 4/4"));
@@ -46,7 +27,7 @@ TEST_CASE("xor learns all four cases and its loss falls") {
 }
 
 TEST_CASE("custom_op passes the right gradient and reports the wrong one") {
-  Run r = run_example("custom_op");
+  auto r = run_program("custom_op", "");
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Matchers::Contains("gradcheck passed"));
