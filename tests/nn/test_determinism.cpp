@@ -1,6 +1,7 @@
 // Determinism: with a fixed seed and a fixed thread count, two training runs (model initialisation,
 // DataLoader shuffling, forward, backward, optimiser) give bit-identical losses.
 #include "test_util.hpp"
+#include "two_class_images.hpp"
 
 #include <functional>
 
@@ -8,25 +9,8 @@ using namespace tg;
 
 namespace {
 
-// Two classes of 8x8 images (bright top or bright bottom half) with noise, shuffled every epoch.
-data::DataLoader<float> loader(std::uint64_t seed) {
-  Generator gen(seed);
-  constexpr std::size_t n = 96;
-  std::vector<std::uint8_t> images(n * 64);
-  Labels labels(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    labels[i] = static_cast<std::int64_t>(i % 2);
-    for (std::size_t p = 0; p < 64; ++p) {
-      const double base = ((p < 32) == (labels[i] == 0)) ? 180 : 60;
-      images[i * 64 + p] = static_cast<std::uint8_t>(std::clamp(base + gen.normal(0, 40), 0.0, 255.0));
-    }
-  }
-  data::DataLoaderOptions options;
-  options.batch_size = 16;
-  options.shuffle = true;
-  options.seed = seed;
-  return data::DataLoader<float>(std::move(images), std::move(labels), 8, 8, options);
-}
+// 96 two-class 8x8 images with noise, shuffled every epoch.
+data::DataLoader<float> loader(std::uint64_t seed) { return test::two_class_images(96, seed, 40); }
 
 using MakeNet = std::function<nn::Sequential<float>()>;
 

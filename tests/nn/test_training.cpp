@@ -1,31 +1,9 @@
 // A short training run on synthetic images: the loss must fall and the classes be learnt.
 #include "test_util.hpp"
+#include "two_class_images.hpp"
 
 using namespace tg;
 
-namespace {
-
-// Two classes of 8x8 images: bright top half or bright bottom half, with noise.
-data::DataLoader<float> synthetic_loader(std::size_t n, std::uint64_t seed) {
-  Generator gen(seed);
-  std::vector<std::uint8_t> images(n * 64);
-  Labels labels(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    labels[i] = static_cast<std::int64_t>(i % 2);
-    for (std::size_t p = 0; p < 64; ++p) {
-      const bool top = p < 32;
-      const double base = (top == (labels[i] == 0)) ? 180 : 60;
-      images[i * 64 + p] = static_cast<std::uint8_t>(std::clamp(base + gen.normal(0, 25), 0.0, 255.0));
-    }
-  }
-  data::DataLoaderOptions options;
-  options.batch_size = 16;
-  options.shuffle = true;
-  options.seed = seed;
-  return data::DataLoader<float>(std::move(images), std::move(labels), 8, 8, options);
-}
-
-}  // namespace
 
 TEST_CASE("an MLP trained on synthetic images: the loss falls and the classes are learnt") {
   manual_seed(5);
@@ -34,7 +12,7 @@ TEST_CASE("an MLP trained on synthetic images: the loss falls and the classes ar
   options.lr = 0.1;
   options.momentum = 0.9;
   optim::SGD sgd(net.parameters(), options);
-  auto loader = synthetic_loader(256, 9);
+  auto loader = test::two_class_images(256, 9, 25);
 
   std::vector<double> epoch_loss;
   for (int epoch = 0; epoch < 5; ++epoch) {
@@ -54,7 +32,7 @@ TEST_CASE("an MLP trained on synthetic images: the loss falls and the classes ar
   CHECK(epoch_loss.back() < 0.1);
 
   NoGradGuard no_grad;
-  auto test = synthetic_loader(64, 77);
+  auto test = test::two_class_images(64, 77, 25);
   std::size_t correct = 0;
   for (auto& batch : test) {
     const Tensor<float>& logits = net(batch.images).value();
