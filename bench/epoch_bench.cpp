@@ -74,11 +74,12 @@ Options parse(int argc, char** argv) {
     else usage(("unknown argument " + arg).c_str());
   }
   if (o.model != "mlp" && o.model != "cnn") usage("--model must be mlp or cnn");
-  if (o.epochs < 1 || o.infer_reps < 1) usage("--epochs and --infer-reps must be positive");
+  if (o.epochs < 1 || o.infer_reps < 0) usage("--epochs must be positive and --infer-reps not negative");
   return o;
 }
 
 double median(std::vector<double> v) {
+  if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);

@@ -52,11 +52,40 @@ void for_each_row(XT* x, const ConvGeometry& g, ColT* col, Visit visit, Pad pad)
   }
 }
 
+// Stride 1, no padding, no dilation (a 'valid' convolution, the usual 3x3 layer): each col row is
+// out_h runs of out_w neighbouring inputs. The runs are short (11 to 26 values in the MNIST CNN),
+// so plain loops the compiler vectorises beat a memmove call per run.
+bool is_valid_unit_stride(const ConvGeometry& g) { return g.stride == 1 && g.padding == 0 && g.dilation == 1; }
+
+// Calls run(col_row, x_first) for every col row: entry oh*out_w + ow of the row belongs to input
+// x_first[oh*width + ow].
+template <class ColT, class XT, class Run>
+void for_each_valid_row(XT* x, const ConvGeometry& g, ColT* col, Run run) {
+  const std::size_t L = g.out_h * g.out_w;
+  for (std::size_t c = 0; c < g.channels; ++c) {
+    for (std::size_t i = 0; i < g.kernel_h; ++i) {
+      for (std::size_t j = 0; j < g.kernel_w; ++j) {
+        run(col + ((c * g.kernel_h + i) * g.kernel_w + j) * L, x + (c * g.height + i) * g.width + j);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 template <class T>
 void im2col(const T* x, const ConvGeometry& g, T* col) {
   const std::size_t OW = g.out_w, s = g.stride;
+  if (is_valid_unit_stride(g)) {
+    const std::size_t OH = g.out_h, W = g.width;
+    for_each_valid_row(x, g, col, [OH, OW, W](T* __restrict dst, const T* __restrict src) {
+      for (std::size_t oh = 0; oh < OH; ++oh, dst += OW, src += W) {
+#pragma omp simd
+        for (std::size_t ow = 0; ow < OW; ++ow) dst[ow] = src[ow];
+      }
+    });
+    return;
+  }
   for_each_row<T>(
       x, g, col,
       [OW, s](T* dst, const T* src, Index offset, Range r) {
@@ -77,6 +106,16 @@ void im2col(const T* x, const ConvGeometry& g, T* col) {
 template <class T>
 void col2im(const T* col, const ConvGeometry& g, T* x) {
   const std::size_t s = g.stride;
+  if (is_valid_unit_stride(g)) {
+    const std::size_t OH = g.out_h, OW = g.out_w, W = g.width;
+    for_each_valid_row(x, g, col, [OH, OW, W](const T* __restrict src, T* __restrict dst) {
+      for (std::size_t oh = 0; oh < OH; ++oh, src += OW, dst += W) {
+#pragma omp simd
+        for (std::size_t ow = 0; ow < OW; ++ow) dst[ow] += src[ow];
+      }
+    });
+    return;
+  }
   for_each_row<T>(
       x, g, col,
       [s](const T* src, T* dst, Index offset, Range r) {

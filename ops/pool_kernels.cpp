@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "parallel.hpp"
+#include "pool_2x2_avx512.hpp"
 
 namespace tg::kernels {
 namespace {
@@ -195,6 +197,11 @@ void max_pool_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* arg
   const std::size_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
   const std::vector<Range> taps = column_taps(g);
   const bool two_by_two = g.kernel == 2 && g.stride == 2 && g.padding == 0;
+#if TG_POOL_2X2_AVX512
+  if constexpr (std::is_same_v<T, float>) {
+    if (two_by_two && !argmax) return max_pool_2x2_forward_avx512(x, g, y);
+  }
+#endif
   parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
     Taps2x2<T> quad;
     for (std::size_t p = lo; p < hi; ++p) {
@@ -228,6 +235,9 @@ template <class T>
 void max_pool_backward_2x2(const T* x, const T* gy, const PoolGeometry& g, T* gx) {
   const std::size_t W = g.width, H = g.height, OW = g.out_w, OH = g.out_h;
   const std::size_t in_plane = H * W, out_plane = OH * OW;
+#if TG_POOL_2X2_AVX512
+  if constexpr (std::is_same_v<T, float>) return max_pool_2x2_backward_avx512(x, gy, g, gx);
+#endif
   parallel_blocks(g.planes, 2 * in_plane, [&](std::size_t lo, std::size_t hi) {
     Taps2x2<T> taps, grads;
     for (auto& v : grads.a) v.resize(out_plane);

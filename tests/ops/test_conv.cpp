@@ -86,7 +86,13 @@ TEST_CASE("conv2d: output size is floor((H + 2p - d(k-1) - 1)/s) + 1") {
   CHECK(conv2d(x, w, Variable<double>(), 3, 2, 2).shape() == Shape{2, 4, 3, 4});   // (7+4-5)/3+1, (10+4-3)/3+1
 }
 
+// Up to 16 taps per group (C/groups·kH·kW) the weight gradient is a hand loop, above it GEMM: the
+// 3x3 cases below with 2 channels (18 taps) take GEMM, a grey first layer (9 taps) the loop.
 TEST_CASE("conv2d: forward and gradcheck plain 3x3 with bias") { check_config({2, 2, 5, 4}, {3, 2, 3, 3}, true, {}, 21); }
+
+TEST_CASE("conv2d: forward and gradcheck a one-channel first layer") {
+  check_config({2, 1, 6, 5}, {5, 1, 3, 3}, true, {}, 31);
+}
 
 TEST_CASE("conv2d: forward and gradcheck stride 2 and padding 1") {
   check_config({2, 2, 5, 6}, {3, 2, 3, 3}, true, {2, 1, 1, 1}, 22);

@@ -93,6 +93,42 @@ TEST_CASE("max_pool2d: ties and NaN follow PyTorch in the 2x2 stride-2 path and 
   }
 }
 
+// Element-wise equality that counts two NaNs as equal.
+template <class A, class B>
+bool same_values(const A& a, const B& b) {
+  if (a.shape() != b.shape()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double x = double(a.data()[i]), y = double(b.data()[i]);
+    if (!(x == y || (std::isnan(x) && std::isnan(y)))) return false;
+  }
+  return true;
+}
+
+TEST_CASE("max_pool2d: the float 2x2 kernel matches double on ties and NaN at every row width") {
+  // Float 2x2 stride-2 pooling has its own vector kernel (16 windows at a time); double takes the
+  // portable loops. Values from {-1, 0, 1, 2} make ties common, and some are NaN. Widths cover less
+  // than one vector of windows, exactly one, more than one, and odd rows and columns.
+  Generator gen(47);
+  for (const std::size_t width : {5, 26, 32, 33, 35, 64, 67}) {
+    for (const std::size_t height : {4, 7}) {
+      INFO("height " << height << ", width " << width);
+      Tensor<double> xd = Tensor<double>::from_shape({2, 3, height, width});
+      for (auto& e : xd) e = gen.uniform() < 0.03 ? std::nan("") : std::floor(gen.uniform(-1.0, 3.0));
+      const Tensor<float> xf = xt::cast<float>(xd);
+      auto vd = test::param(xd);
+      auto vf = Variable<float>(xf, true);
+      Variable<double> yd = max_pool2d(vd, 2);
+      Variable<float> yf = max_pool2d(vf, 2);
+      CHECK(same_values(yf.value(), yd.value()));
+      const Tensor<double> gy = test::uniform(yd.shape(), gen);
+      yd.backward(gy);
+      yf.backward(xt::cast<float>(gy));
+      const Tensor<double> expected = xt::cast<double>(xt::cast<float>(vd.grad()));
+      CHECK(same_values(vf.grad(), expected));
+    }
+  }
+}
+
 TEST_CASE("max_pool2d: float and without recording agree with the reference") {
   Generator gen(41);
   Tensor<float> x = test::uniform<float>({2, 3, 7, 6}, gen);

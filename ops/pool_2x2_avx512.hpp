@@ -1,0 +1,25 @@
+// 2x2 max pooling with stride 2 and no padding, in float, written with AVX-512 intrinsics (the
+// kernels of pool_kernels.cpp pick these when the compiler targets AVX-512; the portable loops
+// stay for other machines and for double). Same results as the portable kernels, bit for bit.
+#pragma once
+
+#include "pool_kernels.hpp"
+
+#if defined(__AVX512F__)
+#define TG_POOL_2X2_AVX512 1
+#else
+#define TG_POOL_2X2_AVX512 0
+#endif
+
+namespace tg::kernels {
+
+#if TG_POOL_2X2_AVX512
+// y = the window maxima (a NaN wins, as in PyTorch).
+void max_pool_2x2_forward_avx512(const float* x, const PoolGeometry& g, float* y);
+
+// As max_pool_backward_2x2: gy goes to the window's first maximum (or its NaN), found again from x;
+// every element of gx is written, 0 in an odd last row or column.
+void max_pool_2x2_backward_avx512(const float* x, const float* gy, const PoolGeometry& g, float* gx);
+#endif
+
+}  // namespace tg::kernels
