@@ -96,7 +96,7 @@ void run_backward(const Variable<T>& root, const Tensor<T>& seed, bool retain_gr
       continue;
     }
     detail::Node<T>& node = *impl.grad_fn;
-    std::vector<Tensor<T>> input_grads = node.backward(*grad);
+    std::vector<Tensor<T>> input_grads = node.backward(std::move(*grad));
     grad.reset();
     if (input_grads.size() != node.inputs.size()) {
       throw std::logic_error(fmt::format(

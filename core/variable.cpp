@@ -11,7 +11,7 @@ namespace tg {
 namespace detail {
 
 template <class T>
-Node<T>::Node(std::vector<Variable<T>> in, BackwardFn<T> fn) : inputs(std::move(in)), backward(std::move(fn)) {
+Node<T>::Node(std::vector<Variable<T>> in, ConsumingBackwardFn<T> fn) : inputs(std::move(in)), backward(std::move(fn)) {
   count_node_created();
 }
 

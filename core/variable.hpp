@@ -19,6 +19,11 @@ using BackwardFn = std::function<std::vector<Tensor<T>>(const Tensor<T>& grad_ou
 
 namespace detail {
 
+// The library's own ops may take the output's gradient by value instead: the engine drops it
+// right after the call, so an elementwise backward can write its result into it in place.
+template <class T>
+using ConsumingBackwardFn = std::function<std::vector<Tensor<T>>(Tensor<T>&& grad_output)>;
+
 template <class T>
 struct Node;
 
@@ -39,9 +44,9 @@ struct VariableImpl {
 template <class T>
 struct Node {
   std::vector<Variable<T>> inputs;
-  BackwardFn<T> backward;
+  ConsumingBackwardFn<T> backward;
 
-  Node(std::vector<Variable<T>> in, BackwardFn<T> fn);
+  Node(std::vector<Variable<T>> in, ConsumingBackwardFn<T> fn);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;

@@ -49,6 +49,16 @@ Tensor<T> map2(const Tensor<T>& x, const Tensor<T>& g, F f) {
   return out;
 }
 
+// g[i] = 0 where zero(x[i]), in place: the backward of a piecewise-identity op.
+template <class T, class F>
+void mask_in_place(const Tensor<T>& x, Tensor<T>& g, F zero) {
+  const T* __restrict xp = x.data();
+  T* __restrict gp = g.data();
+  kernels::parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) gp[i] = zero(xp[i]) ? T(0) : gp[i];
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -77,9 +87,11 @@ template <class T>
 Variable<T> relu(const Variable<T>& a) {
   // `x < 0 ? 0 : x` lets NaN through, as PyTorch's relu does.
   Tensor<T> y = map(a.value(), [](T v) { return v < T(0) ? T(0) : v; });
-  return record_op<T>("relu", std::move(y), {a}, [a](const Tensor<T>& g) {
-    // PyTorch's threshold_backward: x <= 0 ? 0 : g, so the gradient at exactly 0 is 0.
-    return kernels::single_grad<T>(map2(a.value(), g, [](T v, T gv) { return v <= T(0) ? T(0) : gv; }));
+  return detail::record_consuming_op<T>("relu", std::move(y), {a}, [a](Tensor<T>&& g) {
+    // PyTorch's threshold_backward: x <= 0 ? 0 : g, so the gradient at exactly 0 is 0. Written
+    // into g itself, which the engine hands over: no new batch-sized buffer per step.
+    mask_in_place(a.value(), g, [](T v) { return v <= T(0); });
+    return kernels::single_grad<T>(std::move(g));
   });
 }
 
