@@ -1,9 +1,12 @@
 #include "shape.hpp"
 
+#include <algorithm>
+
 #include "../core/record_op.hpp"
 #include "axis_check.hpp"
 #include "shape_kernels.hpp"
 #include "grads.hpp"
+#include "parallel.hpp"
 
 namespace tg {
 namespace {
@@ -11,20 +14,31 @@ namespace {
 template <class T>
 using Grads = std::vector<Tensor<T>>;
 
-// A copy of `t` with a new shape of the same size.
+// A copy of `t` with a new shape of the same size, split over the threads when large (Flatten
+// copies every inference batch).
 template <class T>
 Tensor<T> reshaped(const Tensor<T>& t, const Shape& shape) {
-  Tensor<T> out = t;
-  out.reshape(shape);
+  Tensor<T> out = Tensor<T>::from_shape(shape);
+  const T* src = t.data();
+  T* dst = out.data();
+  kernels::parallel_blocks(t.size(), 1, [&](std::size_t lo, std::size_t hi) { std::copy(src + lo, src + hi, dst + lo); });
   return out;
+}
+
+// The gradient of a reshape: g itself, which the engine hands over, under the input's shape.
+template <class T>
+Tensor<T> reshaped(Tensor<T>&& g, const Shape& shape) {
+  g.reshape(shape);
+  return std::move(g);
 }
 
 // Records a reshape-like op: the gradient is the output's gradient with the input's shape.
 template <class T>
 Variable<T> record_reshape(const char* name, const Variable<T>& a, const Shape& shape) {
   Shape in_shape = a.shape();
-  return record_op<T>(name, reshaped(a.value(), shape), {a},
-                      [in_shape](const Tensor<T>& g) { return kernels::single_grad<T>(reshaped(g, in_shape)); });
+  return detail::record_consuming_op<T>(name, reshaped(a.value(), shape), {a}, [in_shape](Tensor<T>&& g) {
+    return kernels::single_grad<T>(reshaped(std::move(g), in_shape));
+  });
 }
 
 template <class T>
