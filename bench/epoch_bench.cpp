@@ -1,6 +1,6 @@
 // tapegrad's side of the peer comparison (scripts/bench_peers.sh): trains the MNIST MLP or CNN of
 // bench/models.hpp and reports seconds per training epoch, seconds for inference over the 10,000
-// test images, and the process's peak resident memory.
+// test images, and the process's peak resident memory after training and at the end.
 //
 //   build/bench/epoch_bench --model mlp|cnn [--threads N] [--epochs K] [--steps S] [--warmup W]
 //                           [--data DIR] [--orders FILE] [--infer-reps R]
@@ -169,6 +169,7 @@ int main(int argc, char** argv) try {
     std::fflush(stdout);
   }
 
+  const double train_rss = peak_rss_mib();  // the training run's peak, before inference adds its batches
   std::vector<double> infer_seconds;
   double accuracy = 0;
   {
@@ -189,14 +190,17 @@ int main(int argc, char** argv) try {
     }
   }
   const double rss = peak_rss_mib();
-  std::printf("%s, %d threads: %.3f s per epoch (median of %d%s), inference %.4f s, test accuracy %.2f%%, peak RSS %.1f MiB\n",
+  std::printf("%s, %d threads: %.3f s per epoch (median of %d%s), inference %.4f s, test accuracy %.2f%%, peak RSS "
+              "%.1f MiB training, %.1f MiB with inference\n",
               opt.model.c_str(), tg::get_num_threads(), median(epoch_seconds), opt.epochs,
-              opt.steps ? fmt::format(", {} steps each", steps).c_str() : "", median(infer_seconds), accuracy, rss);
+              opt.steps ? fmt::format(", {} steps each", steps).c_str() : "", median(infer_seconds), accuracy,
+              train_rss, rss);
   std::string all;
   for (double s : epoch_seconds) all += (all.empty() ? "" : ", ") + fmt::format("{:.4f}", s);
   std::printf("RESULT {\"framework\": \"tapegrad\", \"model\": \"%s\", \"threads\": %d, \"steps\": %zu, "
-              "\"epoch_s\": [%s], \"infer_s\": %.5f, \"rss_mib\": %.1f, \"accuracy\": %.2f, \"loss\": %.4f}\n",
-              opt.model.c_str(), opt.threads, steps, all.c_str(), median(infer_seconds), rss, accuracy, last_loss);
+              "\"epoch_s\": [%s], \"infer_s\": %.5f, \"train_rss_mib\": %.1f, \"rss_mib\": %.1f, \"accuracy\": %.2f, \"loss\": %.4f}\n",
+              opt.model.c_str(), opt.threads, steps, all.c_str(), median(infer_seconds), train_rss, rss, accuracy,
+              last_loss);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "epoch_bench: %s\n", e.what());

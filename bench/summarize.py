@@ -76,21 +76,22 @@ def main(path):
 
     thread_counts = sorted({k[2] for k in runs})
     print("| model | threads | tapegrad s/epoch | libtorch s/epoch | numpy s/epoch | tapegrad / libtorch "
-          "| inference s tapegrad / libtorch | ratio | peak RSS MiB tapegrad / libtorch | ratio "
-          "| GEMM floor s/epoch | tapegrad / floor |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| inference s tapegrad / libtorch | ratio | training peak RSS MiB tapegrad / libtorch | ratio "
+          "| peak RSS with inference MiB | GEMM floor s/epoch | tapegrad / floor |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for model in ("mlp", "cnn"):
         for t in thread_counts:
             tg_e, th_e = stat("tapegrad", model, t, "epoch_s"), stat("libtorch", model, t, "epoch_s")
             np_e = stat("numpy", model, t, "epoch_s")
             tg_i, th_i = stat("tapegrad", model, t, "infer_s"), stat("libtorch", model, t, "infer_s")
-            tg_m, th_m = stat("tapegrad", model, t, "rss_mib"), stat("libtorch", model, t, "rss_mib")
+            tg_m, th_m = stat("tapegrad", model, t, "train_rss_mib"), stat("libtorch", model, t, "train_rss_mib")
+            tg_a, th_a = stat("tapegrad", model, t, "rss_mib"), stat("libtorch", model, t, "rss_mib")
             floor = floors.get((t, model))
             if tg_e is None and th_e is None:
                 continue
             print(f"| {model.upper()} | {t} | {fmt(tg_e)} | {fmt(th_e)} | {fmt(np_e)} | {fmt(ratio(tg_e, th_e), 2)} "
                   f"| {fmt(tg_i, 4)} / {fmt(th_i, 4)} | {fmt(ratio(tg_i, th_i), 2)} "
-                  f"| {fmt(tg_m, 0)} / {fmt(th_m, 0)} | {fmt(ratio(tg_m, th_m), 2)} "
+                  f"| {fmt(tg_m, 0)} / {fmt(th_m, 0)} | {fmt(ratio(tg_m, th_m), 2)} | {fmt(tg_a, 0)} / {fmt(th_a, 0)} "
                   f"| {fmt(floor)} | {fmt(ratio(tg_e, floor), 2)} |")
     print()
     settings = sorted({(r["framework"], r["model"], r["bench_threads"], r.get("settings", ""))
