@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "../ops/parallel.hpp"
 #include "adamw.hpp"
 
 namespace tg::optim {
@@ -59,15 +60,17 @@ void Adam<T>::step() {
     T* m = this->buffer(i, "exp_avg").data();
     T* v = this->buffer(i, "exp_avg_sq").data();
     T* v_max = options_.amsgrad ? this->buffer(i, "max_exp_avg_sq").data() : nullptr;
-    const std::size_t n = grad->size();
-    for (std::size_t k = 0; k < n; ++k) {
-      const T gk = g[k] + l2 * p[k];
-      m[k] = beta1 * m[k] + one_minus_beta1 * gk;
-      v[k] = beta2 * v[k] + one_minus_beta2 * gk * gk;
-      T second = v[k];
-      if (v_max) second = v_max[k] = std::max(v_max[k], second);
-      p[k] = p[k] * shrink - step_size * m[k] / (std::sqrt(second) / bias_correction2_sqrt + eps);
-    }
+    // Elementwise, so a large parameter is split over the threads with the same result.
+    kernels::parallel_blocks(grad->size(), 5, [&](std::size_t lo, std::size_t hi) {
+      for (std::size_t k = lo; k < hi; ++k) {
+        const T gk = g[k] + l2 * p[k];
+        m[k] = beta1 * m[k] + one_minus_beta1 * gk;
+        v[k] = beta2 * v[k] + one_minus_beta2 * gk * gk;
+        T second = v[k];
+        if (v_max) second = v_max[k] = std::max(v_max[k], second);
+        p[k] = p[k] * shrink - step_size * m[k] / (std::sqrt(second) / bias_correction2_sqrt + eps);
+      }
+    });
   }
 }
 
