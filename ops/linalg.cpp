@@ -5,6 +5,7 @@
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
 #include "gemm.hpp"
+#include "parallel.hpp"
 
 namespace tg {
 
@@ -60,7 +61,10 @@ Variable<T> linear(const Variable<T>& x, const Variable<T>& w, const Variable<T>
   T beta = T(0);
   if (b.defined()) {  // start from the bias in every row, then accumulate the product onto it
     const T* bp = b.value().data();
-    for (std::size_t r = 0; r < n_rows; ++r) std::copy(bp, bp + out, y.data() + r * out);
+    T* yp = y.data();
+    kernels::parallel_blocks(n_rows, out, [&](std::size_t lo, std::size_t hi) {
+      for (std::size_t r = lo; r < hi; ++r) std::copy(bp, bp + out, yp + r * out);
+    });
     beta = T(1);
   }
   gemm<T>(false, true, n_rows, out, in, T(1), xv.data(), in, wv.data(), in, beta, y.data(), out);
