@@ -56,11 +56,13 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
     if (anomaly_enabled()) detail::check_forward<T>("max_pool2d", y, {x});  // record_op is skipped here
     return Variable<T>(std::move(y));
   }
-  if (g.kernel == 2 && g.stride == 2 && g.padding == 0) {  // the CNN case: backward finds the maxima again from x
-    kernels::max_pool_forward(xv.data(), g, y.data(), static_cast<std::int64_t*>(nullptr));
-    return record_op<T>("max_pool2d", std::move(y), {x}, [g, x](const Tensor<T>& gy) {
-      Tensor<T> gx = Tensor<T>::from_shape(x.value().shape());
-      kernels::max_pool_backward_2x2(x.value().data(), gy.data(), g, gx.data());
+  if (g.kernel == 2 && g.stride == 2 && g.padding == 0) {  // the CNN case: a byte per window, not an int64 argmax
+    std::vector<std::uint8_t> choice(y.size());
+    kernels::max_pool_2x2_forward(xv.data(), g, y.data(), choice.data());
+    Shape x_shape = shape_of(xv);
+    return record_op<T>("max_pool2d", std::move(y), {x}, [g, x_shape, choice = std::move(choice)](const Tensor<T>& gy) {
+      Tensor<T> gx = Tensor<T>::from_shape(x_shape);
+      kernels::max_pool_2x2_backward(choice.data(), gy.data(), g, gx.data());
       return kernels::single_grad<T>(std::move(gx));
     });
   }

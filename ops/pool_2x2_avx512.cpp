@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "parallel.hpp"
 
@@ -68,42 +69,47 @@ void store_interleaved(float* row, __m512 left, __m512 right, int n) {
 
 }  // namespace
 
-void max_pool_2x2_forward_avx512(const float* x, const PoolGeometry& g, float* y) {
+void max_pool_2x2_forward_avx512(const float* x, const PoolGeometry& g, float* y, std::uint8_t* choice) {
   const std::size_t W = g.width, in_plane = g.height * W, OW = g.out_w, out_plane = g.out_h * OW;
   parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t p = lo; p < hi; ++p) {
       for (std::size_t oh = 0; oh < g.out_h; ++oh) {
         const float* r0 = x + p * in_plane + 2 * oh * W;
-        float* yr = y + p * out_plane + oh * OW;
+        const std::size_t o = p * out_plane + oh * OW;
         for (std::size_t ow = 0; ow < OW; ow += lanes) {
           const int n = static_cast<int>(std::min<std::size_t>(lanes, OW - ow));
           const Choice c = choose(load_taps(r0 + 2 * ow, r0 + W + 2 * ow, n));
-          _mm512_mask_storeu_ps(yr + ow, first(n), c.max);
+          _mm512_mask_storeu_ps(y + o + ow, first(n), c.max);
+          if (choice) {  // the last tap that won: later masks overwrite earlier ones
+            __m512i tap = _mm512_setzero_si512();
+            tap = _mm512_mask_mov_epi32(tap, c.won1, _mm512_set1_epi32(1));
+            tap = _mm512_mask_mov_epi32(tap, c.won2, _mm512_set1_epi32(2));
+            tap = _mm512_mask_mov_epi32(tap, c.won3, _mm512_set1_epi32(3));
+            _mm512_mask_cvtepi32_storeu_epi8(choice + o + ow, first(n), tap);
+          }
         }
       }
     }
   });
 }
 
-void max_pool_2x2_backward_avx512(const float* x, const float* gy, const PoolGeometry& g, float* gx) {
+void max_pool_2x2_backward_avx512(const std::uint8_t* choice, const float* gy, const PoolGeometry& g, float* gx) {
   const std::size_t W = g.width, H = g.height, in_plane = H * W, OW = g.out_w, OH = g.out_h, out_plane = OH * OW;
-  parallel_blocks(g.planes, 2 * in_plane, [&](std::size_t lo, std::size_t hi) {
+  parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t p = lo; p < hi; ++p) {
-      const float* xp = x + p * in_plane;
       float* dp = gx + p * in_plane;
       for (std::size_t oh = 0; oh < OH; ++oh) {
-        const float* r0 = xp + 2 * oh * W;
         float* d0 = dp + 2 * oh * W;
-        const float* gr = gy + p * out_plane + oh * OW;
+        const std::size_t o = p * out_plane + oh * OW;
         for (std::size_t ow = 0; ow < OW; ow += lanes) {
           const int n = static_cast<int>(std::min<std::size_t>(lanes, OW - ow));
-          const Choice c = choose(load_taps(r0 + 2 * ow, r0 + W + 2 * ow, n));
-          const __m512 g_in = _mm512_maskz_loadu_ps(first(n), gr + ow);
-          // The gradient goes to the last tap that won; the others get 0.
-          const __mmask16 to3 = c.won3, to2 = c.won2 & ~to3, to1 = c.won1 & ~c.won2 & ~to3;
-          const __mmask16 to0 = static_cast<__mmask16>(~(c.won1 | c.won2 | c.won3));
-          store_interleaved(d0 + 2 * ow, _mm512_maskz_mov_ps(to0, g_in), _mm512_maskz_mov_ps(to1, g_in), n);
-          store_interleaved(d0 + W + 2 * ow, _mm512_maskz_mov_ps(to2, g_in), _mm512_maskz_mov_ps(to3, g_in), n);
+          alignas(16) std::uint8_t bytes[lanes] = {};
+          std::memcpy(bytes, choice + o + ow, static_cast<std::size_t>(n));
+          const __m512i tap = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(bytes)));
+          const __m512 g_in = _mm512_maskz_loadu_ps(first(n), gy + o + ow);
+          auto to = [&](int k) { return _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(tap, _mm512_set1_epi32(k)), g_in); };
+          store_interleaved(d0 + 2 * ow, to(0), to(1), n);
+          store_interleaved(d0 + W + 2 * ow, to(2), to(3), n);
         }
         if (W > 2 * OW) d0[W - 1] = d0[2 * W - 1] = 0.0f;  // an odd last column takes no gradient
       }

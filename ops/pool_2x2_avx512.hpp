@@ -14,12 +14,9 @@
 namespace tg::kernels {
 
 #if TG_POOL_2X2_AVX512
-// y = the window maxima (a NaN wins, as in PyTorch).
-void max_pool_2x2_forward_avx512(const float* x, const PoolGeometry& g, float* y);
-
-// As max_pool_backward_2x2: gy goes to the window's first maximum (or its NaN), found again from x;
-// every element of gx is written, 0 in an odd last row or column.
-void max_pool_2x2_backward_avx512(const float* x, const float* gy, const PoolGeometry& g, float* gx);
+// As max_pool_2x2_forward and max_pool_2x2_backward (pool_kernels.hpp), for float.
+void max_pool_2x2_forward_avx512(const float* x, const PoolGeometry& g, float* y, std::uint8_t* choice);
+void max_pool_2x2_backward_avx512(const std::uint8_t* choice, const float* gy, const PoolGeometry& g, float* gx);
 #endif
 
 }  // namespace tg::kernels

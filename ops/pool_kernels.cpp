@@ -80,77 +80,6 @@ void max_pool_plane(const T* __restrict x, const PoolGeometry& g, const std::vec
   }
 }
 
-// The common CNN case, 2x2 windows with stride 2 and no padding, as straight-line code.
-template <class T, bool with_argmax>
-void max_pool_plane_2x2(const T* __restrict x, const PoolGeometry& g, T* __restrict y,
-                        std::int64_t* __restrict argmax) {
-  const std::size_t W = g.width, OW = g.out_w;
-  for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-    const T* r0 = x + 2 * oh * W;
-    const T* r1 = r0 + W;
-    for (std::size_t ow = 0; ow < OW; ++ow) {
-      const std::int64_t i0 = static_cast<std::int64_t>(2 * oh * W + 2 * ow);
-      T best = r0[2 * ow];
-      std::int64_t at = i0;
-      const T v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
-      bool take = (v1 > best) | (v1 != v1);
-      best = take ? v1 : best;
-      at = take ? i0 + 1 : at;
-      take = (v2 > best) | (v2 != v2);
-      best = take ? v2 : best;
-      at = take ? i0 + static_cast<std::int64_t>(W) : at;
-      take = (v3 > best) | (v3 != v3);
-      best = take ? v3 : best;
-      at = take ? i0 + static_cast<std::int64_t>(W) + 1 : at;
-      y[oh * OW + ow] = best;
-      if (with_argmax) argmax[oh * OW + ow] = at;
-    }
-  }
-}
-
-// One pair of input rows into the four taps of its OW windows, and back (not inlined, with
-// restrict parameters, so that GCC vectorises them).
-template <class T>
-[[gnu::noinline]] void split_rows(const T* __restrict r0, const T* __restrict r1, T* __restrict a0, T* __restrict a1,
-                                  T* __restrict a2, T* __restrict a3, std::size_t OW) {
-  for (std::size_t ow = 0; ow < OW; ++ow) {
-    a0[ow] = r0[2 * ow];
-    a1[ow] = r0[2 * ow + 1];
-    a2[ow] = r1[2 * ow];
-    a3[ow] = r1[2 * ow + 1];
-  }
-}
-
-template <class T>
-[[gnu::noinline]] void join_rows(const T* __restrict a0, const T* __restrict a1, const T* __restrict a2,
-                                 const T* __restrict a3, T* __restrict r0, T* __restrict r1, std::size_t OW) {
-  for (std::size_t ow = 0; ow < OW; ++ow) {
-    r0[2 * ow] = a0[ow];
-    r0[2 * ow + 1] = a1[ow];
-    r1[2 * ow] = a2[ow];
-    r1[2 * ow + 1] = a3[ow];
-  }
-}
-
-// 2x2 windows with stride 2, one plane at a time: the four taps of every window are first copied
-// into four contiguous arrays (tap k of output o at a[k][o]), so that the selection below runs as
-// vector code; done in place on the interleaved rows it compiles to unpredictable branches.
-template <class T>
-struct Taps2x2 {
-  std::vector<T> a[4];
-  void gather(const T* __restrict x, std::size_t W, std::size_t OH, std::size_t OW) {
-    for (auto& v : a) v.resize(OH * OW);
-    T* a0 = a[0].data();
-    T* a1 = a[1].data();
-    T* a2 = a[2].data();
-    T* a3 = a[3].data();
-    for (std::size_t oh = 0; oh < OH; ++oh) {
-      const T* r0 = x + 2 * oh * W;
-      split_rows(r0, r0 + W, a0 + oh * OW, a1 + oh * OW, a2 + oh * OW, a3 + oh * OW, OW);
-    }
-  }
-};
-
 // PyTorch's rule over taps in row-major order: a later tap wins when it is larger or a NaN. Sets
 // t1..t3 (did tap k win against the taps before it) and returns the window's maximum.
 template <class T>
@@ -163,58 +92,44 @@ inline T select_2x2(T v0, T v1, T v2, T v3, bool& t1, bool& t2, bool& t3) {
   return t3 ? v3 : b2;
 }
 
-// The window maxima of n windows from their four tap arrays. Not inlined, and with restrict
-// parameters: GCC 12 vectorises these loops only so (inlined into the caller it did not).
-template <class T>
-[[gnu::noinline]] void max_of_taps(const T* __restrict a0, const T* __restrict a1, const T* __restrict a2,
-                                 const T* __restrict a3, T* __restrict y, std::size_t n) {
-  for (std::size_t o = 0; o < n; ++o) {
-    bool t1, t2, t3;
-    y[o] = select_2x2(a0[o], a1[o], a2[o], a3[o], t1, t2, t3);
-  }
-}
-
-// The gradient of n windows per tap: gy goes to the tap the forward chose, 0 to the others.
-template <class T>
-[[gnu::noinline]] void route_to_taps(const T* __restrict a0, const T* __restrict a1, const T* __restrict a2,
-                                   const T* __restrict a3, const T* __restrict gy, T* __restrict d0,
-                                   T* __restrict d1, T* __restrict d2, T* __restrict d3, std::size_t n) {
-  for (std::size_t o = 0; o < n; ++o) {
-    bool t1, t2, t3;
-    select_2x2(a0[o], a1[o], a2[o], a3[o], t1, t2, t3);
-    const T gv = gy[o];
-    d3[o] = t3 ? gv : T(0);
-    d2[o] = (t2 & !t3) ? gv : T(0);
-    d1[o] = (t1 & !t2 & !t3) ? gv : T(0);
-    d0[o] = (!t1 & !t2 & !t3) ? gv : T(0);
-  }
-}
+// The tap that wins a window: 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right.
+inline std::uint8_t winner(bool t1, bool t2, bool t3) { return t3 ? 3 : t2 ? 2 : t1 ? 1 : 0; }
 
 }  // namespace
 
 template <class T>
 void max_pool_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* argmax) {
+  if (!argmax && g.kernel == 2 && g.stride == 2 && g.padding == 0) return max_pool_2x2_forward(x, g, y, nullptr);
   const std::size_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
   const std::vector<Range> taps = column_taps(g);
-  const bool two_by_two = g.kernel == 2 && g.stride == 2 && g.padding == 0;
-#if TG_POOL_2X2_AVX512
-  if constexpr (std::is_same_v<T, float>) {
-    if (two_by_two && !argmax) return max_pool_2x2_forward_avx512(x, g, y);
-  }
-#endif
   parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
-    Taps2x2<T> quad;
     for (std::size_t p = lo; p < hi; ++p) {
-      if (two_by_two && !argmax) {
-        quad.gather(x + p * in_plane, g.width, g.out_h, g.out_w);
-        max_of_taps(quad.a[0].data(), quad.a[1].data(), quad.a[2].data(), quad.a[3].data(), y + p * out_plane,
-                    out_plane);
-      } else if (two_by_two) {
-        max_pool_plane_2x2<T, true>(x + p * in_plane, g, y + p * out_plane, argmax + p * out_plane);
-      } else if (argmax) {
+      if (argmax) {
         max_pool_plane<T, true>(x + p * in_plane, g, taps, y + p * out_plane, argmax + p * out_plane);
       } else {
         max_pool_plane<T, false>(x + p * in_plane, g, taps, y + p * out_plane, nullptr);
+      }
+    }
+  });
+}
+
+template <class T>
+void max_pool_2x2_forward(const T* x, const PoolGeometry& g, T* y, std::uint8_t* choice) {
+#if TG_POOL_2X2_AVX512
+  if constexpr (std::is_same_v<T, float>) return max_pool_2x2_forward_avx512(x, g, y, choice);
+#endif
+  const std::size_t W = g.width, in_plane = g.height * W, OW = g.out_w, out_plane = g.out_h * OW;
+  parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t p = lo; p < hi; ++p) {
+      for (std::size_t oh = 0; oh < g.out_h; ++oh) {
+        const T* r0 = x + p * in_plane + 2 * oh * W;
+        const T* r1 = r0 + W;
+        const std::size_t o = p * out_plane + oh * OW;
+        for (std::size_t ow = 0; ow < OW; ++ow) {
+          bool t1, t2, t3;
+          y[o + ow] = select_2x2(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], t1, t2, t3);
+          if (choice) choice[o + ow] = winner(t1, t2, t3);
+        }
       }
     }
   });
@@ -232,32 +147,29 @@ void max_pool_backward(const T* gy, const std::int64_t* argmax, const PoolGeomet
 }
 
 template <class T>
-void max_pool_backward_2x2(const T* x, const T* gy, const PoolGeometry& g, T* gx) {
-  const std::size_t W = g.width, H = g.height, OW = g.out_w, OH = g.out_h;
-  const std::size_t in_plane = H * W, out_plane = OH * OW;
+void max_pool_2x2_backward(const std::uint8_t* choice, const T* gy, const PoolGeometry& g, T* gx) {
 #if TG_POOL_2X2_AVX512
-  if constexpr (std::is_same_v<T, float>) return max_pool_2x2_backward_avx512(x, gy, g, gx);
+  if constexpr (std::is_same_v<T, float>) return max_pool_2x2_backward_avx512(choice, gy, g, gx);
 #endif
-  parallel_blocks(g.planes, 2 * in_plane, [&](std::size_t lo, std::size_t hi) {
-    Taps2x2<T> taps, grads;
-    for (auto& v : grads.a) v.resize(out_plane);
+  const std::size_t W = g.width, H = g.height, in_plane = H * W, OW = g.out_w, OH = g.out_h, out_plane = OH * OW;
+  parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t p = lo; p < hi; ++p) {
-      taps.gather(x + p * in_plane, W, OH, OW);
-      T* d0 = grads.a[0].data();
-      T* d1 = grads.a[1].data();
-      T* d2 = grads.a[2].data();
-      T* d3 = grads.a[3].data();
-      route_to_taps(taps.a[0].data(), taps.a[1].data(), taps.a[2].data(), taps.a[3].data(), gy + p * out_plane, d0, d1,
-                    d2, d3, out_plane);  // the forward's choice, made again
       T* dp = gx + p * in_plane;
-      for (std::size_t oh = 0; oh < OH; ++oh) {  // scatter back, zero in an odd last column
+      for (std::size_t oh = 0; oh < OH; ++oh) {
         T* r0 = dp + 2 * oh * W;
         T* r1 = r0 + W;
-        const std::size_t o = oh * OW;
-        join_rows(d0 + o, d1 + o, d2 + o, d3 + o, r0, r1, OW);
-        for (std::size_t c = 2 * OW; c < W; ++c) r0[c] = r1[c] = T(0);
+        const std::size_t o = p * out_plane + oh * OW;
+        for (std::size_t ow = 0; ow < OW; ++ow) {
+          const std::uint8_t c = choice[o + ow];
+          const T gv = gy[o + ow];
+          r0[2 * ow] = c == 0 ? gv : T(0);
+          r0[2 * ow + 1] = c == 1 ? gv : T(0);
+          r1[2 * ow] = c == 2 ? gv : T(0);
+          r1[2 * ow + 1] = c == 3 ? gv : T(0);
+        }
+        if (W > 2 * OW) r0[W - 1] = r1[W - 1] = T(0);  // an odd last column takes no gradient
       }
-      for (std::size_t r = 2 * OH; r < H; ++r) std::fill_n(dp + r * W, W, T(0));  // and in an odd last row
+      std::fill(dp + 2 * OH * W, dp + in_plane, T(0));  // nor does an odd last row
     }
   });
 }
@@ -342,8 +254,10 @@ template void max_pool_forward<float>(const float*, const PoolGeometry&, float*,
 template void max_pool_forward<double>(const double*, const PoolGeometry&, double*, std::int64_t*);
 template void max_pool_backward<float>(const float*, const std::int64_t*, const PoolGeometry&, float*);
 template void max_pool_backward<double>(const double*, const std::int64_t*, const PoolGeometry&, double*);
-template void max_pool_backward_2x2<float>(const float*, const float*, const PoolGeometry&, float*);
-template void max_pool_backward_2x2<double>(const double*, const double*, const PoolGeometry&, double*);
+template void max_pool_2x2_forward<float>(const float*, const PoolGeometry&, float*, std::uint8_t*);
+template void max_pool_2x2_forward<double>(const double*, const PoolGeometry&, double*, std::uint8_t*);
+template void max_pool_2x2_backward<float>(const std::uint8_t*, const float*, const PoolGeometry&, float*);
+template void max_pool_2x2_backward<double>(const std::uint8_t*, const double*, const PoolGeometry&, double*);
 template void avg_pool_forward<float>(const float*, const PoolGeometry&, float*);
 template void avg_pool_forward<double>(const double*, const PoolGeometry&, double*);
 template void avg_pool_backward<float>(const float*, const PoolGeometry&, float*);

@@ -22,13 +22,18 @@ void max_pool_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* arg
 template <class T>
 void max_pool_backward(const T* gy, const std::int64_t* argmax, const PoolGeometry& g, T* gx);
 
-// y = window sum / kernel², padding counting as zeros (PyTorch's count_include_pad=True).
-// For 2x2 windows with stride 2 and no padding only: the gradient of max pooling found again from
-// the input x (the window's first maximum, or a NaN, gets gy; the others 0), so the forward needs
-// no argmax. Writes every element of gx, including an odd last row or column (0).
+// 2x2 windows with stride 2 and no padding, the usual CNN pooling: y = the window maxima and, when
+// `choice` is not null, one byte per window naming the tap that won under PyTorch's rule (0
+// top-left, 1 top-right, 2 bottom-left, 3 bottom-right: the first maximum, or the last NaN).
 template <class T>
-void max_pool_backward_2x2(const T* x, const T* gy, const PoolGeometry& g, T* gx);
+void max_pool_2x2_forward(const T* x, const PoolGeometry& g, T* y, std::uint8_t* choice);
 
+// Its gradient: gy goes to each window's chosen tap and 0 to the others. Writes every element of
+// gx, including an odd last row or column (0). Reads a byte per window instead of the input.
+template <class T>
+void max_pool_2x2_backward(const std::uint8_t* choice, const T* gy, const PoolGeometry& g, T* gx);
+
+// y = window sum / kernel², padding counting as zeros (PyTorch's count_include_pad=True).
 template <class T>
 void avg_pool_forward(const T* x, const PoolGeometry& g, T* y);
 
@@ -40,8 +45,10 @@ extern template void max_pool_forward<float>(const float*, const PoolGeometry&, 
 extern template void max_pool_forward<double>(const double*, const PoolGeometry&, double*, std::int64_t*);
 extern template void max_pool_backward<float>(const float*, const std::int64_t*, const PoolGeometry&, float*);
 extern template void max_pool_backward<double>(const double*, const std::int64_t*, const PoolGeometry&, double*);
-extern template void max_pool_backward_2x2<float>(const float*, const float*, const PoolGeometry&, float*);
-extern template void max_pool_backward_2x2<double>(const double*, const double*, const PoolGeometry&, double*);
+extern template void max_pool_2x2_forward<float>(const float*, const PoolGeometry&, float*, std::uint8_t*);
+extern template void max_pool_2x2_forward<double>(const double*, const PoolGeometry&, double*, std::uint8_t*);
+extern template void max_pool_2x2_backward<float>(const std::uint8_t*, const float*, const PoolGeometry&, float*);
+extern template void max_pool_2x2_backward<double>(const std::uint8_t*, const double*, const PoolGeometry&, double*);
 extern template void avg_pool_forward<float>(const float*, const PoolGeometry&, float*);
 extern template void avg_pool_forward<double>(const double*, const PoolGeometry&, double*);
 extern template void avg_pool_backward<float>(const float*, const PoolGeometry&, float*);
