@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "../ops/conv.hpp"
+#include "../ops/conv_block.hpp"
 #include "init.hpp"
 #include "module.hpp"
 
@@ -28,6 +29,10 @@ class Conv2d : public Module<T> {
 
   Variable<T> forward(const Variable<T>& x) override {
     return conv2d(x, weight_, bias_, stride_, padding_, dilation_, groups_);
+  }
+  // forward, then ReLU and 2x2 max pooling, as one op (Sequential uses it for that run of modules).
+  Variable<T> forward_relu_max_pool(const Variable<T>& x) {
+    return conv2d_relu_max_pool2d(x, weight_, bias_, stride_, padding_, dilation_, groups_);
   }
   std::string describe() const override {
     std::string extra;

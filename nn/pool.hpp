@@ -16,6 +16,9 @@ class Pool2d : public Module<T> {
   std::string describe() const override {
     return fmt::format("{}(kernel_size={}, stride={}, padding={})", name_, kernel_, stride_, padding_);
   }
+  std::size_t kernel_size() const { return kernel_; }
+  std::size_t stride() const { return stride_; }
+  std::size_t padding() const { return padding_; }
 
  protected:
   using PoolFn = Variable<T> (*)(const Variable<T>&, std::size_t, std::size_t, std::size_t);

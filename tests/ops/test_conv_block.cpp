@@ -1,0 +1,151 @@
+#include "test_util.hpp"
+
+#include <typeinfo>
+
+using namespace tg;
+using tg::test::message_of;
+
+namespace {
+
+struct Options {
+  std::size_t stride = 1, padding = 0, dilation = 1, groups = 1;
+};
+
+// Exact equality, two NaNs counting as equal: the fused op must reproduce the three ops bit for bit.
+template <class T>
+bool identical(const Tensor<T>& a, const Tensor<T>& b) {
+  if (a.shape() != b.shape()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const T x = a.data()[i], y = b.data()[i];
+    if (!(x == y || (std::isnan(x) && std::isnan(y)))) return false;
+  }
+  return true;
+}
+
+// Values from {-2, -1, 0, 1, 2}: the products have many ties for the pooling and many outputs at
+// or below zero for the ReLU, the cases where the routing of the gradient could differ.
+template <class T>
+Tensor<T> small_integers(const Shape& shape, Generator& gen) {
+  Tensor<T> t = Tensor<T>::from_shape(shape);
+  for (auto& e : t) e = static_cast<T>(std::floor(gen.uniform(-2.0, 3.0)));
+  return t;
+}
+
+// Runs the fused op and conv2d -> relu -> max_pool2d(2) on the same inputs and requires the same
+// output and the same gradients for x, w and b.
+template <class T>
+void check_against_three_ops(const Shape& xs, const Shape& ws, Options o, std::uint64_t seed) {
+  Generator gen(seed);
+  const Tensor<T> xv = small_integers<T>(xs, gen), wv = small_integers<T>(ws, gen);
+  const Tensor<T> bv = small_integers<T>({ws[0]}, gen);
+  Variable<T> x1(xv, true), w1(wv, true), b1(bv, true), x2(xv, true), w2(wv, true), b2(bv, true);
+  Variable<T> fused = conv2d_relu_max_pool2d(x1, w1, b1, o.stride, o.padding, o.dilation, o.groups);
+  Variable<T> apart = max_pool2d(relu(conv2d(x2, w2, b2, o.stride, o.padding, o.dilation, o.groups)), 2);
+  REQUIRE(identical(fused.value(), apart.value()));
+  const Tensor<T> gy = small_integers<T>(apart.shape(), gen);
+  fused.backward(gy);
+  apart.backward(gy);
+  CHECK(identical(x1.grad(), x2.grad()));
+  CHECK(identical(w1.grad(), w2.grad()));
+  CHECK(identical(b1.grad(), b2.grad()));
+}
+
+template <class T>
+void check_all_configs() {
+  check_against_three_ops<T>({3, 1, 9, 8}, {4, 1, 3, 3}, {}, 1);           // a grey first layer, odd output
+  check_against_three_ops<T>({2, 3, 8, 9}, {5, 3, 3, 3}, {}, 2);           // 27 taps: GEMM weight gradient
+  check_against_three_ops<T>({2, 2, 9, 9}, {3, 2, 3, 3}, {2, 1, 1, 1}, 3);  // stride 2, padding 1
+  check_against_three_ops<T>({2, 4, 9, 10}, {6, 2, 3, 2}, {1, 1, 2, 2}, 4);  // dilation 2, groups 2
+  check_against_three_ops<T>({2, 3, 4, 6}, {2, 3, 1, 1}, {}, 5);           // 1x1: read in place
+  check_against_three_ops<T>({40, 2, 8, 8}, {8, 2, 3, 3}, {}, 6);          // a batch split over the threads
+}
+
+}  // namespace
+
+TEST_CASE("conv2d_relu_max_pool2d: values and gradients equal conv2d then relu then max_pool2d bit for bit") {
+  check_all_configs<double>();
+  check_all_configs<float>();
+}
+
+TEST_CASE("conv2d_relu_max_pool2d: gradcheck with respect to input weight and bias") {
+  Generator gen(7);
+  // Away from zero and from ties: gradcheck's finite differences must not cross a kink.
+  auto x = test::param(test::away_from_zero({2, 2, 7, 6}, gen, 0.2));
+  auto w = test::param(test::away_from_zero({3, 2, 3, 3}, gen, 0.2));
+  auto b = test::param(test::away_from_zero({3}, gen, 0.2, 0.5));
+  test::require_gradcheck([](auto& v) { return conv2d_relu_max_pool2d(v[0], v[1], v[2]); }, {x, w, b});
+}
+
+TEST_CASE("conv2d_relu_max_pool2d: without recording it gives the same values and no graph") {
+  Generator gen(8);
+  const Tensor<float> xv = test::uniform<float>({3, 2, 8, 8}, gen), wv = test::uniform<float>({4, 2, 3, 3}, gen);
+  Variable<float> w(wv, true);
+  const Tensor<float> expected = max_pool2d(relu(conv2d(Variable<float>(xv), w)), 2).value();
+  NoGradGuard guard;
+  Variable<float> y = conv2d_relu_max_pool2d(Variable<float>(xv), w);
+  CHECK_FALSE(y.requires_grad());
+  CHECK(identical(y.value(), expected));
+}
+
+TEST_CASE("conv2d_relu_max_pool2d: bad arguments throw as the separate ops do") {
+  Variable<double> w(Tensor<double>(xt::ones<double>({2, 1, 3, 3})));
+  // A 1x1 convolution output is too small to pool: max_pool2d reports it.
+  const std::string tiny = message_of<std::invalid_argument>(
+      [&] { conv2d_relu_max_pool2d(Variable<double>(Tensor<double>(xt::ones<double>({1, 1, 3, 3}))), w); });
+  CHECK_THAT(tiny, Catch::Matchers::Contains("max_pool2d"));
+  const std::string channels = message_of<std::invalid_argument>(
+      [&] { conv2d_relu_max_pool2d(Variable<double>(Tensor<double>(xt::ones<double>({1, 2, 6, 6}))), w); });
+  CHECK_THAT(channels, Catch::Matchers::Contains("conv2d"));
+  CHECK_THAT(channels, Catch::Matchers::Contains("(2, 1, 3, 3)"));
+}
+
+TEST_CASE("Sequential: a Conv2d ReLU MaxPool2d(2) run is fused and trains exactly as the modules one by one") {
+  manual_seed(3);
+  nn::Sequential<double> net(nn::Conv2d<double>(1, 4, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(2),
+                             nn::Conv2d<double>(4, 6, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(2),
+                             nn::Flatten<double>(), nn::Linear<double>(6 * 2 * 2, 3));
+  Generator gen(9);
+  const Tensor<double> images = test::uniform({5, 1, 15, 14}, gen);
+  const Labels labels{0, 2, 1, 1, 0};
+
+  Variable<double> fused_loss = cross_entropy(net(Variable<double>(images)), labels);
+  // The fused op is what ran: it names the first node of the graph.
+  CHECK_THAT(to_dot(fused_loss), Catch::Matchers::Contains("conv2d_relu_max_pool2d"));
+  fused_loss.backward();
+  std::vector<Tensor<double>> fused_grads;
+  for (auto& p : net.parameters()) fused_grads.push_back(p.grad());
+  net.zero_grad();
+
+  Variable<double> y(images);
+  for (std::size_t i = 0; i < net.size(); ++i) y = net[i].forward(y);  // each module on its own
+  Variable<double> loss = cross_entropy(y, labels);
+  CHECK_THAT(to_dot(loss), !Catch::Matchers::Contains("conv2d_relu_max_pool2d"));
+  loss.backward();
+  CHECK(fused_loss.item() == loss.item());
+  const auto params = net.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    INFO("parameter " << i);
+    CHECK(identical(params[i].grad(), fused_grads[i]));
+  }
+}
+
+namespace {
+// A ReLU whose forward differs: Sequential must not fuse a subclass.
+struct HalfReLU : nn::ReLU<double> {
+  Variable<double> forward(const Variable<double>& x) override { return relu(x) * 0.5; }
+};
+}  // namespace
+
+TEST_CASE("Sequential: other pooling or a ReLU subclass is not fused") {
+  Generator gen(10);
+  const Variable<double> x(test::uniform({2, 1, 8, 8}, gen));
+  manual_seed(4);
+  nn::Sequential<double> pool3(nn::Conv2d<double>(1, 2, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(3));
+  CHECK(pool3(x).op() == "max_pool2d");
+  nn::Sequential<double> stride1(nn::Conv2d<double>(1, 2, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(2, 1));
+  CHECK(stride1(x).op() == "max_pool2d");
+  nn::Sequential<double> custom(nn::Conv2d<double>(1, 2, 3), HalfReLU(), nn::MaxPool2d<double>(2));
+  CHECK(custom(x).op() == "max_pool2d");
+  nn::Sequential<double> fusable(nn::Conv2d<double>(1, 2, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(2));
+  CHECK(fusable(x).op() == "conv2d_relu_max_pool2d");
+}
