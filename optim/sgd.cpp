@@ -1,7 +1,6 @@
 #include "sgd.hpp"
 
 #include "../core/errors.hpp"
-#include "../ops/parallel.hpp"
 
 namespace tg::optim {
 
@@ -45,24 +44,19 @@ void SGD<T>::step() {
     T* p = this->params_[i].value().data();
     const T* g = grad->data();
     const std::size_t n = grad->size();
-    // Elementwise, so a large parameter is split over the threads with the same result.
     if (options_.momentum == 0.0) {
-      kernels::parallel_blocks(n, 2, [&](std::size_t lo, std::size_t hi) {
-        for (std::size_t k = lo; k < hi; ++k) p[k] -= lr * (g[k] + wd * p[k]);
-      });
+      for (std::size_t k = 0; k < n; ++k) p[k] -= lr * (g[k] + wd * p[k]);
       continue;
     }
     Tensor<T>* existing = this->find_buffer(i, "momentum_buffer");
     const bool first = existing == nullptr;
     T* buf = (first ? &this->buffer(i, "momentum_buffer") : existing)->data();
-    kernels::parallel_blocks(n, 3, [&](std::size_t lo, std::size_t hi) {
-      for (std::size_t k = lo; k < hi; ++k) {
-        const T d = g[k] + wd * p[k];
-        const T b = first ? d : momentum * buf[k] + keep * d;
-        buf[k] = b;
-        p[k] -= lr * (nesterov ? d + momentum * b : b);
-      }
-    });
+    for (std::size_t k = 0; k < n; ++k) {
+      const T d = g[k] + wd * p[k];
+      const T b = first ? d : momentum * buf[k] + keep * d;
+      buf[k] = b;
+      p[k] -= lr * (nesterov ? d + momentum * b : b);
+    }
   }
 }
 
