@@ -100,6 +100,59 @@ void backward_over_images(std::size_t N, int nt, T* dw, std::size_t w_size, T* d
   }
 }
 
+// The forward of a convolution over a batch, image by image on the threads: output(n, spare)
+// says where image n's result (O, L) goes, either into the output tensor or into `spare`, a
+// thread-owned buffer of out_image() values; finish(n, result) then runs on the same thread and
+// may change a result in `spare`.
+template <class T, class Output, class Finish>
+void convolution_forward(const ConvPlan& p, const Variable<T>& x, const Variable<T>& w, const Variable<T>& b,
+                         Output output, Finish finish) {
+  const std::size_t N = x.value().shape()[0];
+  const T* bias = b.defined() ? b.value().data() : nullptr;
+  const T* xp = x.value().data();
+  const T* wp = w.value().data();
+  const int nt = conv_threads(N, p.O * p.taps() * p.positions());
+#pragma omp parallel num_threads(nt)
+  {
+    const auto [lo, hi] = image_block(N, omp_get_thread_num(), omp_get_num_threads());
+    const auto work = scratch<T>(lo < hi ? p.column_size() + p.out_image() : 0);
+    for (std::size_t n = lo; n < hi; ++n) {
+      T* result = output(n, work.get() + p.column_size());
+      conv_forward_image(p, xp + n * p.in_image(), wp, bias, work.get(), result);
+      finish(n, result);
+    }
+  }
+}
+
+// The backward of a convolution over a batch, for conv2d and for ops that end in one: returns
+// the gradients of x, w and b (empty where not required). image_gradient(n, work) gives image n's
+// output gradient (O, L); it may build it in `work`, extra_work values of the thread's own buffer.
+template <class T, class ImageGradient>
+std::vector<Tensor<T>> convolution_backward(const ConvPlan& p, const Variable<T>& x, const Variable<T>& w,
+                                            const Variable<T>& b, std::size_t extra_work,
+                                            ImageGradient image_gradient) {
+  const Tensor<T>& xv = x.value();
+  const std::size_t N = xv.shape()[0];
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.requires_grad();
+  std::vector<Tensor<T>> grads(3);
+  if (need_x) grads[0] = Tensor<T>::from_shape(xv.shape());  // written whole, image by image
+  if (need_w) grads[1] = xt::zeros<T>(w.value().shape());
+  if (need_b) grads[2] = xt::zeros<T>({p.O});
+  const T* xp = xv.data();
+  const T* wp = w.value().data();
+  T* dxp = need_x ? grads[0].data() : nullptr;
+  const int nt = conv_threads(N, p.O * p.taps() * p.positions() * (std::size_t(need_x) + std::size_t(need_w)));
+  const std::size_t col_size = p.column_size();  // per thread: the lowered image, its gradient, the extra
+  backward_over_images<T>(N, nt, need_w ? grads[1].data() : nullptr, need_w ? w.value().size() : 0,
+                          need_b ? grads[2].data() : nullptr, p.O, 2 * col_size + extra_work,
+                          [&](std::size_t n, T* dw, T* db, T* work) {
+                            const T* dy = image_gradient(n, work + 2 * col_size);
+                            conv_backward_image(p, xp + n * p.in_image(), wp, dy, work, work + col_size, dw, db,
+                                                dxp ? dxp + n * p.in_image() : nullptr);
+                          });
+  return grads;
+}
+
 extern template ConvPlan plan_conv2d<float>(const char*, const Tensor<float>&, const Tensor<float>&,
                                             const Variable<float>&, std::size_t, std::size_t, std::size_t,
                                             std::size_t);
