@@ -141,7 +141,6 @@ ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, con
   return plan;
 }
 
-
 template <class T>
 void conv_forward_image(const ConvPlan& p, const T* x, const T* w, const T* bias, T* col, T* y) {
   const std::size_t Og = p.out_per_group(), K = p.taps(), L = p.positions(), plane = p.g.height * p.g.width;
