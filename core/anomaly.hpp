@@ -40,13 +40,5 @@ template <class T>
 void check_backward(const std::string& op, const std::vector<Tensor<T>>& input_grads,
                     const std::vector<Variable<T>>& inputs);
 
-extern template void check_forward<float>(const std::string&, const Tensor<float>&, const std::vector<Variable<float>>&);
-extern template void check_forward<double>(const std::string&, const Tensor<double>&,
-                                           const std::vector<Variable<double>>&);
-extern template void check_backward<float>(const std::string&, const std::vector<Tensor<float>>&,
-                                           const std::vector<Variable<float>>&);
-extern template void check_backward<double>(const std::string&, const std::vector<Tensor<double>>&,
-                                            const std::vector<Variable<double>>&);
-
 }  // namespace detail
 }  // namespace tg

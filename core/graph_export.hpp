@@ -25,7 +25,4 @@ namespace tg {
 template <class T>
 std::string to_dot(const Variable<T>& root);
 
-extern template std::string to_dot<float>(const Variable<float>&);
-extern template std::string to_dot<double>(const Variable<double>&);
-
 }  // namespace tg

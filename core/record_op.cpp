@@ -18,7 +18,7 @@ namespace detail {
 
 template <class T>
 Variable<T> record_consuming_op(std::string name, Tensor<T> output, std::vector<Variable<T>> inputs,
-                                identity_t<ConsumingBackwardFn<T>> backward) {
+                                typename NonDeduced<ConsumingBackwardFn<T>>::type backward) {
   if (anomaly_enabled()) check_forward(name, output, inputs);
   if (!will_record(inputs)) return Variable<T>(std::move(output), false);
   Variable<T> result(std::move(output), true);
@@ -32,7 +32,7 @@ Variable<T> record_consuming_op(std::string name, Tensor<T> output, std::vector<
 
 template <class T>
 Variable<T> record_op(std::string name, Tensor<T> output, std::vector<Variable<T>> inputs,
-                      detail::identity_t<BackwardFn<T>> backward) {
+                      typename NonDeduced<BackwardFn<T>>::type backward) {
   // A user's backward sees the gradient as const; it is still dropped right after the call.
   return detail::record_consuming_op<T>(
       std::move(name), std::move(output), std::move(inputs),

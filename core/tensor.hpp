@@ -5,7 +5,21 @@
 #include <cstdint>
 #include <vector>
 
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+// xtensor's default allocator aligns to the SIMD width the compiler targets, and the allocator is
+// part of the type xt::xarray<T>: a program built for another CPU than the library (-march=x86-64
+// against a native build) would see another Tensor<T>. 64 bytes, AVX-512's width, for everyone.
+#ifndef XTENSOR_DEFAULT_ALLOCATOR
+#define XTENSOR_DEFAULT_ALLOCATOR(T) xsimd::aligned_allocator<T, 64>
+#endif
 #include <xtensor/xarray.hpp>
+
+static_assert(std::is_same_v<xt::xarray<float>::allocator_type, xsimd::aligned_allocator<float, 64>>,
+              "tapegrad: include <tapegrad/tapegrad.hpp> before any xtensor header, so that xt::xarray "
+              "uses the 64-byte aligned allocator the library was built with");
 
 namespace tg {
 
@@ -29,12 +43,13 @@ inline std::size_t element_count(const Shape& s) {
   return n;
 }
 
-namespace detail {
-// Keeps a template parameter out of deduction, so `record_op(..., lambda)` and `a * 2.0` work.
 template <class U>
-struct identity { using type = U; };
-template <class U>
-using identity_t = typename identity<U>::type;
-}  // namespace detail
+struct NonDeduced {
+  using type = U;
+};
+// A scalar argument of type T that takes no part in deducing T, so that `x * 2.0` and
+// `leaky_relu(x, 0.2)` work for a float x (the double converts to float).
+template <class T>
+using Scalar = typename NonDeduced<T>::type;
 
 }  // namespace tg

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "engine.hpp"
+#include "detail/engine.hpp"
 #include "errors.hpp"
 #include "tape_stats.hpp"
 

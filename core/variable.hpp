@@ -95,9 +95,4 @@ class Variable {
   std::shared_ptr<detail::VariableImpl<T>> impl_;
 };
 
-extern template class Variable<float>;
-extern template class Variable<double>;
-extern template struct detail::Node<float>;
-extern template struct detail::Node<double>;
-
 }  // namespace tg

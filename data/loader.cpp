@@ -6,7 +6,7 @@
 #include <random>
 
 #include "../core/errors.hpp"
-#include "../ops/parallel.hpp"
+#include "../core/detail/parallel.hpp"
 
 namespace tg::data {
 namespace {
@@ -123,7 +123,7 @@ void DataLoader<T>::fill_batch(const std::vector<std::size_t>& order, std::size_
   T* dst = images.data();
   // Split over the threads for a large batch (an inference batch of 1000 images would
   // otherwise leave the second core idle for a millisecond).
-  kernels::parallel_blocks(count, pixels, [&](std::size_t lo, std::size_t hi) {
+  detail::parallel_blocks(count, pixels, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t k = lo; k < hi; ++k) {
       const std::uint8_t* src = src_base + batch.indices[k] * pixels;
       T* out = dst + k * pixels;

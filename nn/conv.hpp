@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "../ops/conv.hpp"
-#include "../ops/conv_block.hpp"
+#include "../ops/conv_relu_pool.hpp"
 #include "init.hpp"
 #include "module.hpp"
 

@@ -7,7 +7,7 @@
 #include "init.hpp"
 #include "linear.hpp"
 #include "module.hpp"
-#include "npz.hpp"
+#include "../core/npz.hpp"
 #include "pool.hpp"
 #include "sequential.hpp"
 #include "serialize.hpp"

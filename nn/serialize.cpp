@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "../core/errors.hpp"
-#include "npz.hpp"
+#include "../core/npz.hpp"
 
 namespace tg::nn {
 

@@ -7,9 +7,9 @@
 #include <xtensor/xoperation.hpp>
 
 #include "../core/record_op.hpp"
-#include "softmax_kernel.hpp"
-#include "grads.hpp"
-#include "parallel.hpp"
+#include "detail/softmax_kernel.hpp"
+#include "detail/grads.hpp"
+#include "../core/detail/parallel.hpp"
 
 namespace tg {
 namespace {
@@ -30,7 +30,7 @@ Tensor<T> map(const Tensor<T>& x, F f) {
   Tensor<T> out = Tensor<T>::from_shape(x.shape());
   const T* __restrict xp = x.data();
   T* __restrict op = out.data();
-  kernels::parallel_blocks(x.size(), 1, [&](std::size_t lo, std::size_t hi) {
+  detail::parallel_blocks(x.size(), 1, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t i = lo; i < hi; ++i) op[i] = f(xp[i]);
   });
   return out;
@@ -43,7 +43,7 @@ Tensor<T> map2(const Tensor<T>& x, const Tensor<T>& g, F f) {
   const T* __restrict xp = x.data();
   const T* __restrict gp = g.data();
   T* __restrict op = out.data();
-  kernels::parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
+  detail::parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t i = lo; i < hi; ++i) op[i] = f(xp[i], gp[i]);
   });
   return out;
@@ -54,7 +54,7 @@ template <class T, class F>
 void mask_in_place(const Tensor<T>& x, Tensor<T>& g, F zero) {
   const T* __restrict xp = x.data();
   T* __restrict gp = g.data();
-  kernels::parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
+  detail::parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t i = lo; i < hi; ++i) gp[i] = zero(xp[i]) ? T(0) : gp[i];
   });
 }
@@ -70,7 +70,7 @@ Variable<T> sigmoid(const Variable<T>& a) {
   xt::noalias(y) = xt::where(x >= T(0), T(1), y) / (T(1) + y);
   Tensor<T> saved = keep_for_backward(y, a);
   return record_op<T>("sigmoid", std::move(y), {a}, [y = std::move(saved)](const Tensor<T>& g) {
-    return kernels::single_grad<T>(Tensor<T>(g * y * (T(1) - y)));
+    return detail::single_grad<T>(Tensor<T>(g * y * (T(1) - y)));
   });
 }
 
@@ -79,7 +79,7 @@ Variable<T> tanh(const Variable<T>& a) {
   Tensor<T> y = xt::tanh(a.value());
   Tensor<T> saved = keep_for_backward(y, a);
   return record_op<T>("tanh", std::move(y), {a}, [y = std::move(saved)](const Tensor<T>& g) {
-    return kernels::single_grad<T>(Tensor<T>(g * (T(1) - y * y)));
+    return detail::single_grad<T>(Tensor<T>(g * (T(1) - y * y)));
   });
 }
 
@@ -91,27 +91,27 @@ Variable<T> relu(const Variable<T>& a) {
     // PyTorch's threshold_backward: x <= 0 ? 0 : g, so the gradient at exactly 0 is 0. Written
     // into g itself, which the engine hands over: no new batch-sized buffer per step.
     mask_in_place(a.value(), g, [](T v) { return v <= T(0); });
-    return kernels::single_grad<T>(std::move(g));
+    return detail::single_grad<T>(std::move(g));
   });
 }
 
 template <class T>
-Variable<T> leaky_relu(const Variable<T>& a, detail::identity_t<T> slope) {
+Variable<T> leaky_relu(const Variable<T>& a, Scalar<T> slope) {
   Tensor<T> y = map(a.value(), [slope](T v) { return v > T(0) ? v : v * slope; });
   return record_op<T>("leaky_relu", std::move(y), {a}, [a, slope](const Tensor<T>& g) {
     // PyTorch: x > 0 ? g : g * slope, so the gradient at exactly 0 is slope.
-    return kernels::single_grad<T>(map2(a.value(), g, [slope](T v, T gv) { return v > T(0) ? gv : gv * slope; }));
+    return detail::single_grad<T>(map2(a.value(), g, [slope](T v, T gv) { return v > T(0) ? gv : gv * slope; }));
   });
 }
 
 template <class T>
-Variable<T> elu(const Variable<T>& a, detail::identity_t<T> alpha) {
+Variable<T> elu(const Variable<T>& a, Scalar<T> alpha) {
   const Tensor<T>& x = a.value();
   Tensor<T> y = xt::where(x > T(0), x, alpha * xt::expm1(x));
   return record_op<T>("elu", std::move(y), {a}, [a, alpha](const Tensor<T>& g) {
     // PyTorch's elu_backward: x <= 0 ? g * alpha * exp(x) : g, so the gradient at exactly 0 is alpha.
     const Tensor<T>& x = a.value();
-    return kernels::single_grad<T>(Tensor<T>(xt::where(x > T(0), g, g * alpha * xt::exp(x))));
+    return detail::single_grad<T>(Tensor<T>(xt::where(x > T(0), g, g * alpha * xt::exp(x))));
   });
 }
 
@@ -125,7 +125,7 @@ Variable<T> softmax(const Variable<T>& a, int axis) {
   return record_op<T>("softmax", std::move(y), {a}, [y = std::move(saved), layout](const Tensor<T>& g) {
     Tensor<T> gx = Tensor<T>::from_shape(g.shape());
     detail::softmax_backward(y.data(), g.data(), gx.data(), layout);
-    return kernels::single_grad<T>(std::move(gx));
+    return detail::single_grad<T>(std::move(gx));
   });
 }
 
@@ -139,7 +139,7 @@ Variable<T> log_softmax(const Variable<T>& a, int axis) {
   return record_op<T>("log_softmax", std::move(y), {a}, [y = std::move(saved), layout](const Tensor<T>& g) {
     Tensor<T> gx = Tensor<T>::from_shape(g.shape());
     detail::log_softmax_backward(y.data(), g.data(), gx.data(), layout);
-    return kernels::single_grad<T>(std::move(gx));
+    return detail::single_grad<T>(std::move(gx));
   });
 }
 
@@ -147,15 +147,15 @@ Variable<T> log_softmax(const Variable<T>& a, int axis) {
 template Variable<float> sigmoid(const Variable<float>&);
 template Variable<float> tanh(const Variable<float>&);
 template Variable<float> relu(const Variable<float>&);
-template Variable<float> leaky_relu(const Variable<float>&, detail::identity_t<float>);
-template Variable<float> elu(const Variable<float>&, detail::identity_t<float>);
+template Variable<float> leaky_relu(const Variable<float>&, Scalar<float>);
+template Variable<float> elu(const Variable<float>&, Scalar<float>);
 template Variable<float> softmax(const Variable<float>&, int);
 template Variable<float> log_softmax(const Variable<float>&, int);
 template Variable<double> sigmoid(const Variable<double>&);
 template Variable<double> tanh(const Variable<double>&);
 template Variable<double> relu(const Variable<double>&);
-template Variable<double> leaky_relu(const Variable<double>&, detail::identity_t<double>);
-template Variable<double> elu(const Variable<double>&, detail::identity_t<double>);
+template Variable<double> leaky_relu(const Variable<double>&, Scalar<double>);
+template Variable<double> elu(const Variable<double>&, Scalar<double>);
 template Variable<double> softmax(const Variable<double>&, int);
 template Variable<double> log_softmax(const Variable<double>&, int);
 

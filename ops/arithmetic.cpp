@@ -3,8 +3,8 @@
 #include <xtensor/xmath.hpp>
 
 #include "../core/record_op.hpp"
-#include "broadcast.hpp"
-#include "grads.hpp"
+#include "detail/broadcast.hpp"
+#include "detail/grads.hpp"
 
 namespace tg {
 namespace {
@@ -70,48 +70,48 @@ Variable<T> operator/(const Variable<T>& a, const Variable<T>& b) {
 
 template <class T>
 Variable<T> operator-(const Variable<T>& a) {
-  return record_op<T>("neg", Tensor<T>(-a.value()), {a}, [](const Tensor<T>& g) { return kernels::single_grad<T>(Tensor<T>(-g)); });
+  return record_op<T>("neg", Tensor<T>(-a.value()), {a}, [](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(-g)); });
 }
 
-template <class T> Variable<T> operator+(const Variable<T>& a, detail::identity_t<T> s) { return a + constant(s); }
-template <class T> Variable<T> operator+(detail::identity_t<T> s, const Variable<T>& a) { return constant(s) + a; }
-template <class T> Variable<T> operator-(const Variable<T>& a, detail::identity_t<T> s) { return a - constant(s); }
-template <class T> Variable<T> operator-(detail::identity_t<T> s, const Variable<T>& a) { return constant(s) - a; }
-template <class T> Variable<T> operator*(const Variable<T>& a, detail::identity_t<T> s) { return a * constant(s); }
-template <class T> Variable<T> operator*(detail::identity_t<T> s, const Variable<T>& a) { return constant(s) * a; }
-template <class T> Variable<T> operator/(const Variable<T>& a, detail::identity_t<T> s) { return a / constant(s); }
-template <class T> Variable<T> operator/(detail::identity_t<T> s, const Variable<T>& a) { return constant(s) / a; }
+template <class T> Variable<T> operator+(const Variable<T>& a, Scalar<T> s) { return a + constant(s); }
+template <class T> Variable<T> operator+(Scalar<T> s, const Variable<T>& a) { return constant(s) + a; }
+template <class T> Variable<T> operator-(const Variable<T>& a, Scalar<T> s) { return a - constant(s); }
+template <class T> Variable<T> operator-(Scalar<T> s, const Variable<T>& a) { return constant(s) - a; }
+template <class T> Variable<T> operator*(const Variable<T>& a, Scalar<T> s) { return a * constant(s); }
+template <class T> Variable<T> operator*(Scalar<T> s, const Variable<T>& a) { return constant(s) * a; }
+template <class T> Variable<T> operator/(const Variable<T>& a, Scalar<T> s) { return a / constant(s); }
+template <class T> Variable<T> operator/(Scalar<T> s, const Variable<T>& a) { return constant(s) / a; }
 
 template <class T>
-Variable<T> pow(const Variable<T>& a, detail::identity_t<T> p) {
+Variable<T> pow(const Variable<T>& a, Scalar<T> p) {
   return record_op<T>("pow", Tensor<T>(xt::pow(a.value(), p)), {a}, [a, p](const Tensor<T>& g) {
-    if (p == T(0)) return kernels::single_grad<T>(Tensor<T>(xt::zeros<T>(g.shape())));  // PyTorch: d/dx x^0 = 0, even at 0
-    return kernels::single_grad<T>(Tensor<T>(g * p * xt::pow(a.value(), p - T(1))));
+    if (p == T(0)) return detail::single_grad<T>(Tensor<T>(xt::zeros<T>(g.shape())));  // PyTorch: d/dx x^0 = 0, even at 0
+    return detail::single_grad<T>(Tensor<T>(g * p * xt::pow(a.value(), p - T(1))));
   });
 }
 
 template <class T>
 Variable<T> exp(const Variable<T>& a) {
   Tensor<T> y = xt::exp(a.value());
-  return record_op<T>("exp", y, {a}, [y](const Tensor<T>& g) { return kernels::single_grad<T>(Tensor<T>(g * y)); });
+  return record_op<T>("exp", y, {a}, [y](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(g * y)); });
 }
 
 template <class T>
 Variable<T> log(const Variable<T>& a) {
   return record_op<T>("log", Tensor<T>(xt::log(a.value())), {a},
-                      [a](const Tensor<T>& g) { return kernels::single_grad<T>(Tensor<T>(g / a.value())); });
+                      [a](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(g / a.value())); });
 }
 
 template <class T>
 Variable<T> sqrt(const Variable<T>& a) {
   Tensor<T> y = xt::sqrt(a.value());
-  return record_op<T>("sqrt", y, {a}, [y](const Tensor<T>& g) { return kernels::single_grad<T>(Tensor<T>(g / (T(2) * y))); });
+  return record_op<T>("sqrt", y, {a}, [y](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(g / (T(2) * y))); });
 }
 
 template <class T>
 Variable<T> abs(const Variable<T>& a) {
   return record_op<T>("abs", Tensor<T>(xt::abs(a.value())), {a},
-                      [a](const Tensor<T>& g) { return kernels::single_grad<T>(Tensor<T>(g * xt::sign(a.value()))); });
+                      [a](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(g * xt::sign(a.value()))); });
 }
 
 // Explicit instantiations: the library provides every op for float and double.
@@ -120,15 +120,15 @@ template Variable<float> operator-(const Variable<float>&, const Variable<float>
 template Variable<float> operator*(const Variable<float>&, const Variable<float>&);
 template Variable<float> operator/(const Variable<float>&, const Variable<float>&);
 template Variable<float> operator-(const Variable<float>&);
-template Variable<float> operator+(const Variable<float>&, detail::identity_t<float>);
-template Variable<float> operator+(detail::identity_t<float>, const Variable<float>&);
-template Variable<float> operator-(const Variable<float>&, detail::identity_t<float>);
-template Variable<float> operator-(detail::identity_t<float>, const Variable<float>&);
-template Variable<float> operator*(const Variable<float>&, detail::identity_t<float>);
-template Variable<float> operator*(detail::identity_t<float>, const Variable<float>&);
-template Variable<float> operator/(const Variable<float>&, detail::identity_t<float>);
-template Variable<float> operator/(detail::identity_t<float>, const Variable<float>&);
-template Variable<float> pow(const Variable<float>&, detail::identity_t<float>);
+template Variable<float> operator+(const Variable<float>&, Scalar<float>);
+template Variable<float> operator+(Scalar<float>, const Variable<float>&);
+template Variable<float> operator-(const Variable<float>&, Scalar<float>);
+template Variable<float> operator-(Scalar<float>, const Variable<float>&);
+template Variable<float> operator*(const Variable<float>&, Scalar<float>);
+template Variable<float> operator*(Scalar<float>, const Variable<float>&);
+template Variable<float> operator/(const Variable<float>&, Scalar<float>);
+template Variable<float> operator/(Scalar<float>, const Variable<float>&);
+template Variable<float> pow(const Variable<float>&, Scalar<float>);
 template Variable<float> exp(const Variable<float>&);
 template Variable<float> log(const Variable<float>&);
 template Variable<float> sqrt(const Variable<float>&);
@@ -138,15 +138,15 @@ template Variable<double> operator-(const Variable<double>&, const Variable<doub
 template Variable<double> operator*(const Variable<double>&, const Variable<double>&);
 template Variable<double> operator/(const Variable<double>&, const Variable<double>&);
 template Variable<double> operator-(const Variable<double>&);
-template Variable<double> operator+(const Variable<double>&, detail::identity_t<double>);
-template Variable<double> operator+(detail::identity_t<double>, const Variable<double>&);
-template Variable<double> operator-(const Variable<double>&, detail::identity_t<double>);
-template Variable<double> operator-(detail::identity_t<double>, const Variable<double>&);
-template Variable<double> operator*(const Variable<double>&, detail::identity_t<double>);
-template Variable<double> operator*(detail::identity_t<double>, const Variable<double>&);
-template Variable<double> operator/(const Variable<double>&, detail::identity_t<double>);
-template Variable<double> operator/(detail::identity_t<double>, const Variable<double>&);
-template Variable<double> pow(const Variable<double>&, detail::identity_t<double>);
+template Variable<double> operator+(const Variable<double>&, Scalar<double>);
+template Variable<double> operator+(Scalar<double>, const Variable<double>&);
+template Variable<double> operator-(const Variable<double>&, Scalar<double>);
+template Variable<double> operator-(Scalar<double>, const Variable<double>&);
+template Variable<double> operator*(const Variable<double>&, Scalar<double>);
+template Variable<double> operator*(Scalar<double>, const Variable<double>&);
+template Variable<double> operator/(const Variable<double>&, Scalar<double>);
+template Variable<double> operator/(Scalar<double>, const Variable<double>&);
+template Variable<double> pow(const Variable<double>&, Scalar<double>);
 template Variable<double> exp(const Variable<double>&);
 template Variable<double> log(const Variable<double>&);
 template Variable<double> sqrt(const Variable<double>&);

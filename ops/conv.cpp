@@ -1,7 +1,7 @@
 #include "conv.hpp"
 
 #include "../core/record_op.hpp"
-#include "conv_lowering.hpp"
+#include "detail/conv_lowering.hpp"
 
 namespace tg {
 

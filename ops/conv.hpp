@@ -15,9 +15,4 @@ Variable<T> conv2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>
                    std::size_t stride = 1, std::size_t padding = 0, std::size_t dilation = 1,
                    std::size_t groups = 1);
 
-extern template Variable<float> conv2d(const Variable<float>&, const Variable<float>&, const Variable<float>&,
-                                       std::size_t, std::size_t, std::size_t, std::size_t);
-extern template Variable<double> conv2d(const Variable<double>&, const Variable<double>&, const Variable<double>&,
-                                        std::size_t, std::size_t, std::size_t, std::size_t);
-
 }  // namespace tg

@@ -8,12 +8,12 @@
 
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
-#include "grads.hpp"
+#include "detail/grads.hpp"
 
 namespace tg {
 
 template <class T>
-Variable<T> dropout(const Variable<T>& a, detail::identity_t<T> p, bool training, Generator& gen) {
+Variable<T> dropout(const Variable<T>& a, Scalar<T> p, bool training, Generator& gen) {
   if (!(p >= T(0) && p <= T(1))) fail("dropout", "probability p must be in [0, 1], got {}", p);
   if (!training || p == T(0)) return a;
   const Tensor<T>& x = a.value();
@@ -40,11 +40,11 @@ Variable<T> dropout(const Variable<T>& a, detail::identity_t<T> p, bool training
   }
   Tensor<T> y = x * mask;
   return record_op<T>("dropout", std::move(y), {a}, [mask = std::move(mask)](const Tensor<T>& g) {
-    return kernels::single_grad<T>(Tensor<T>(g * mask));
+    return detail::single_grad<T>(Tensor<T>(g * mask));
   });
 }
 
-template Variable<float> dropout(const Variable<float>&, detail::identity_t<float>, bool, Generator&);
-template Variable<double> dropout(const Variable<double>&, detail::identity_t<double>, bool, Generator&);
+template Variable<float> dropout(const Variable<float>&, Scalar<float>, bool, Generator&);
+template Variable<double> dropout(const Variable<double>&, Scalar<double>, bool, Generator&);
 
 }  // namespace tg

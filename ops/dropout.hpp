@@ -11,6 +11,6 @@ namespace tg {
 // Not training, or p == 0: returns `a` itself, like PyTorch (no copy; gradients flow straight through).
 // p outside [0, 1] (or NaN) is a std::invalid_argument.
 template <class T>
-Variable<T> dropout(const Variable<T>& a, detail::identity_t<T> p, bool training, Generator& gen);
+Variable<T> dropout(const Variable<T>& a, Scalar<T> p, bool training, Generator& gen);
 
 }  // namespace tg

@@ -4,12 +4,12 @@
 
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
-#include "gemm.hpp"
-#include "parallel.hpp"
+#include "detail/gemm.hpp"
+#include "../core/detail/parallel.hpp"
 
 namespace tg {
 
-using kernels::gemm;
+using detail::gemm;
 
 template <class T>
 Variable<T> matmul(const Variable<T>& a, const Variable<T>& b) {
@@ -62,7 +62,7 @@ Variable<T> linear(const Variable<T>& x, const Variable<T>& w, const Variable<T>
   if (b.defined()) {  // start from the bias in every row, then accumulate the product onto it
     const T* bp = b.value().data();
     T* yp = y.data();
-    kernels::parallel_blocks(n_rows, out, [&](std::size_t lo, std::size_t hi) {
+    detail::parallel_blocks(n_rows, out, [&](std::size_t lo, std::size_t hi) {
       for (std::size_t r = lo; r < hi; ++r) std::copy(bp, bp + out, yp + r * out);
     });
     beta = T(1);

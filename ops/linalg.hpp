@@ -15,9 +15,4 @@ Variable<T> matmul(const Variable<T>& a, const Variable<T>& b);
 template <class T>
 Variable<T> linear(const Variable<T>& x, const Variable<T>& w, const Variable<T>& b = Variable<T>());
 
-extern template Variable<float> matmul(const Variable<float>&, const Variable<float>&);
-extern template Variable<double> matmul(const Variable<double>&, const Variable<double>&);
-extern template Variable<float> linear(const Variable<float>&, const Variable<float>&, const Variable<float>&);
-extern template Variable<double> linear(const Variable<double>&, const Variable<double>&, const Variable<double>&);
-
 }  // namespace tg

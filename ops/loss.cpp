@@ -8,9 +8,9 @@
 
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
-#include "broadcast.hpp"
-#include "softmax_kernel.hpp"
-#include "grads.hpp"
+#include "detail/broadcast.hpp"
+#include "detail/softmax_kernel.hpp"
+#include "detail/grads.hpp"
 
 namespace tg {
 namespace {
@@ -108,7 +108,7 @@ Variable<T> cross_entropy(const Variable<T>& logits, const Labels& labels) {
                         Tensor<T> gx = p * scale;  // (softmax - onehot) * g / N
                         T* gp = gx.data();
                         for (std::size_t i = 0; i < n; ++i) gp[i * classes + static_cast<std::size_t>(labels[i])] -= scale;
-                        return kernels::single_grad<T>(std::move(gx));
+                        return detail::single_grad<T>(std::move(gx));
                       });
 }
 
@@ -126,7 +126,7 @@ Variable<T> nll_loss(const Variable<T>& log_probs, const Labels& labels) {
                         Tensor<T> gx = xt::zeros<T>({n, classes});
                         T* gp = gx.data();
                         for (std::size_t i = 0; i < n; ++i) gp[i * classes + static_cast<std::size_t>(labels[i])] = -scale;
-                        return kernels::single_grad<T>(std::move(gx));
+                        return detail::single_grad<T>(std::move(gx));
                       });
 }
 

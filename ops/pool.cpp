@@ -6,13 +6,13 @@
 #include "../core/anomaly.hpp"
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
-#include "pool_kernels.hpp"
-#include "grads.hpp"
+#include "detail/pool_kernels.hpp"
+#include "detail/grads.hpp"
 
 namespace tg {
 namespace {
 
-using kernels::PoolGeometry;
+using detail::PoolGeometry;
 
 template <class T>
 PoolGeometry check(const char* name, const Tensor<T>& x, std::size_t kernel, std::size_t stride, std::size_t padding) {
@@ -52,28 +52,28 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
   const PoolGeometry g = check("max_pool2d", xv, kernel, stride, padding);
   Tensor<T> y = Tensor<T>::from_shape(output_shape(xv, g));
   if (!will_record<T>({x})) {  // nothing will ask for the gradient: skip the argmax bookkeeping
-    kernels::max_pool_forward(xv.data(), g, y.data(), static_cast<std::int64_t*>(nullptr));
+    detail::max_pool_forward(xv.data(), g, y.data(), static_cast<std::int64_t*>(nullptr));
     if (anomaly_enabled()) detail::check_forward<T>("max_pool2d", y, {x});  // record_op is skipped here
     return Variable<T>(std::move(y));
   }
   if (g.kernel == 2 && g.stride == 2 && g.padding == 0) {  // the CNN case: a byte per window, not an int64 argmax
     std::vector<std::uint8_t> choice(y.size());
-    kernels::max_pool_2x2_forward(xv.data(), g, y.data(), choice.data());
+    detail::max_pool_2x2_forward(xv.data(), g, y.data(), choice.data());
     Shape x_shape = shape_of(xv);
     return record_op<T>("max_pool2d", std::move(y), {x}, [g, x_shape, choice = std::move(choice)](const Tensor<T>& gy) {
       Tensor<T> gx = Tensor<T>::from_shape(x_shape);
-      kernels::max_pool_2x2_backward(choice.data(), gy.data(), g, gx.data());
-      return kernels::single_grad<T>(std::move(gx));
+      detail::max_pool_2x2_backward(choice.data(), gy.data(), g, gx.data());
+      return detail::single_grad<T>(std::move(gx));
     });
   }
   std::vector<std::int64_t> argmax(y.size());
-  kernels::max_pool_forward(xv.data(), g, y.data(), argmax.data());
+  detail::max_pool_forward(xv.data(), g, y.data(), argmax.data());
   Shape x_shape = shape_of(xv);
   return record_op<T>("max_pool2d", std::move(y), {x},
                       [g, x_shape, argmax = std::move(argmax)](const Tensor<T>& gy) {
                         Tensor<T> gx = xt::zeros<T>(x_shape);
-                        kernels::max_pool_backward(gy.data(), argmax.data(), g, gx.data());
-                        return kernels::single_grad<T>(std::move(gx));
+                        detail::max_pool_backward(gy.data(), argmax.data(), g, gx.data());
+                        return detail::single_grad<T>(std::move(gx));
                       });
 }
 
@@ -82,12 +82,12 @@ Variable<T> avg_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
   const Tensor<T>& xv = x.value();
   const PoolGeometry g = check("avg_pool2d", xv, kernel, stride, padding);
   Tensor<T> y = Tensor<T>::from_shape(output_shape(xv, g));
-  kernels::avg_pool_forward(xv.data(), g, y.data());
+  detail::avg_pool_forward(xv.data(), g, y.data());
   Shape x_shape = shape_of(xv);
   return record_op<T>("avg_pool2d", std::move(y), {x}, [g, x_shape](const Tensor<T>& gy) {
     Tensor<T> gx = xt::zeros<T>(x_shape);
-    kernels::avg_pool_backward(gy.data(), g, gx.data());
-    return kernels::single_grad<T>(std::move(gx));
+    detail::avg_pool_backward(gy.data(), g, gx.data());
+    return detail::single_grad<T>(std::move(gx));
   });
 }
 

@@ -19,9 +19,4 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
 template <class T>
 Variable<T> avg_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t stride = 0, std::size_t padding = 0);
 
-extern template Variable<float> max_pool2d(const Variable<float>&, std::size_t, std::size_t, std::size_t);
-extern template Variable<double> max_pool2d(const Variable<double>&, std::size_t, std::size_t, std::size_t);
-extern template Variable<float> avg_pool2d(const Variable<float>&, std::size_t, std::size_t, std::size_t);
-extern template Variable<double> avg_pool2d(const Variable<double>&, std::size_t, std::size_t, std::size_t);
-
 }  // namespace tg

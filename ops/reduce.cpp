@@ -1,9 +1,9 @@
 #include "reduce.hpp"
 
 #include "../core/record_op.hpp"
-#include "axis_check.hpp"
-#include "reduce_kernels.hpp"
-#include "grads.hpp"
+#include "detail/axis_check.hpp"
+#include "detail/reduce_kernels.hpp"
+#include "detail/grads.hpp"
 
 namespace tg {
 namespace {
@@ -72,7 +72,7 @@ Variable<T> sum_or_mean(const char* name, const Variable<T>& a, const Axes& axes
   return record_op<T>(name, std::move(out), {a}, [shape, keep_shape, scale](const Tensor<T>& g) {
     Tensor<T> grad = Tensor<T>::from_shape(shape);
     detail::expand_scaled(g.data(), keep_shape, grad.data(), shape, scale);
-    return kernels::single_grad<T>(std::move(grad));
+    return detail::single_grad<T>(std::move(grad));
   });
 }
 
@@ -103,7 +103,7 @@ Variable<T> max(const Variable<T>& a, int axis_in, bool keepdim) {
   const Shape shape = a.shape();
   const std::size_t axis = detail::checked_axis("max", axis_in, shape);
   if (shape.empty()) {  // a 0-d tensor is its own maximum
-    return record_op<T>("max", a.value(), {a}, [](const Tensor<T>& g) { return kernels::single_grad<T>(Tensor<T>(g)); });
+    return record_op<T>("max", a.value(), {a}, [](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(g)); });
   }
   const std::size_t n = shape[axis];
   if (n == 0) {
@@ -119,7 +119,7 @@ Variable<T> max(const Variable<T>& a, int axis_in, bool keepdim) {
                       [shape, outer, n, inner, index = std::move(index)](const Tensor<T>& g) {
                         Tensor<T> grad = xt::zeros<T>(shape);
                         detail::max_middle_backward(g.data(), index.data(), grad.data(), outer, n, inner);
-                        return kernels::single_grad<T>(std::move(grad));
+                        return detail::single_grad<T>(std::move(grad));
                       });
 }
 

@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "../core/record_op.hpp"
-#include "axis_check.hpp"
-#include "shape_kernels.hpp"
-#include "grads.hpp"
-#include "parallel.hpp"
+#include "detail/axis_check.hpp"
+#include "detail/shape_kernels.hpp"
+#include "detail/grads.hpp"
+#include "../core/detail/parallel.hpp"
 
 namespace tg {
 namespace {
@@ -21,7 +21,7 @@ Tensor<T> reshaped(const Tensor<T>& t, const Shape& shape) {
   Tensor<T> out = Tensor<T>::from_shape(shape);
   const T* src = t.data();
   T* dst = out.data();
-  kernels::parallel_blocks(t.size(), 1, [&](std::size_t lo, std::size_t hi) { std::copy(src + lo, src + hi, dst + lo); });
+  detail::parallel_blocks(t.size(), 1, [&](std::size_t lo, std::size_t hi) { std::copy(src + lo, src + hi, dst + lo); });
   return out;
 }
 
@@ -37,7 +37,7 @@ template <class T>
 Variable<T> record_reshape(const char* name, const Variable<T>& a, const Shape& shape) {
   Shape in_shape = a.shape();
   return detail::record_consuming_op<T>(name, reshaped(a.value(), shape), {a}, [in_shape](Tensor<T>&& g) {
-    return kernels::single_grad<T>(reshaped(std::move(g), in_shape));
+    return detail::single_grad<T>(reshaped(std::move(g), in_shape));
   });
 }
 
@@ -56,7 +56,7 @@ Variable<T> record_permute(const char* name, const Variable<T>& a, const Shape& 
   Shape inverse(perm.size());
   for (std::size_t d = 0; d < perm.size(); ++d) inverse[perm[d]] = d;
   return record_op<T>(name, permuted(a.value(), perm), {a},
-                      [inverse](const Tensor<T>& g) { return kernels::single_grad<T>(permuted(g, inverse)); });
+                      [inverse](const Tensor<T>& g) { return detail::single_grad<T>(permuted(g, inverse)); });
 }
 
 }  // namespace

@@ -24,15 +24,4 @@ Variable<T> concat(std::initializer_list<Variable<T>> inputs, int axis) {
   return concat(std::vector<Variable<T>>(inputs), axis);
 }
 
-extern template Variable<float> reshape(const Variable<float>&, const Shape&);
-extern template Variable<float> transpose(const Variable<float>&);
-extern template Variable<float> permute(const Variable<float>&, const Shape&);
-extern template Variable<float> flatten(const Variable<float>&, int);
-extern template Variable<float> concat(const std::vector<Variable<float>>&, int);
-extern template Variable<double> reshape(const Variable<double>&, const Shape&);
-extern template Variable<double> transpose(const Variable<double>&);
-extern template Variable<double> permute(const Variable<double>&, const Shape&);
-extern template Variable<double> flatten(const Variable<double>&, int);
-extern template Variable<double> concat(const std::vector<Variable<double>>&, int);
-
 }  // namespace tg

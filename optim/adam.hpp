@@ -42,7 +42,4 @@ class Adam : public Optimizer<T> {
   bool decoupled_;  // AdamW
 };
 
-extern template class Adam<float>;
-extern template class Adam<double>;
-
 }  // namespace tg::optim

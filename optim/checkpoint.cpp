@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "../core/errors.hpp"
-#include "../nn/npz.hpp"
+#include "../core/npz.hpp"
 
 namespace tg::optim {
 
@@ -22,16 +22,16 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.com
 
 template <class T>
 void save(const Optimizer<T>& optimizer, const std::string& path) {
-  std::vector<std::pair<std::string, nn::NpyArray>> arrays;
-  arrays.emplace_back(kLr, nn::NpyArray(Tensor<double>(optimizer.lr())));
-  arrays.emplace_back(kTypePrefix + optimizer.name(), nn::NpyArray(Tensor<double>(1.0)));
-  for (auto& [name, value] : optimizer.state()) arrays.emplace_back(name, nn::NpyArray(std::move(value)));
-  nn::write_npz(path, arrays);
+  std::vector<std::pair<std::string, NpyArray>> arrays;
+  arrays.emplace_back(kLr, NpyArray(Tensor<double>(optimizer.lr())));
+  arrays.emplace_back(kTypePrefix + optimizer.name(), NpyArray(Tensor<double>(1.0)));
+  for (auto& [name, value] : optimizer.state()) arrays.emplace_back(name, NpyArray(std::move(value)));
+  write_npz(path, arrays);
 }
 
 template <class T>
 void load(Optimizer<T>& optimizer, const std::string& path) {
-  nn::NpzEntries entries = nn::read_npz(path);
+  NpzEntries entries = read_npz(path);
   std::vector<std::string> problems;
   std::vector<std::string> types;
   double lr = 0;

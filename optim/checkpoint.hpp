@@ -27,9 +27,4 @@ void save(const Optimizer<T>& optimizer, const std::string& path);
 template <class T>
 void load(Optimizer<T>& optimizer, const std::string& path);
 
-extern template void save<float>(const Optimizer<float>&, const std::string&);
-extern template void save<double>(const Optimizer<double>&, const std::string&);
-extern template void load<float>(Optimizer<float>&, const std::string&);
-extern template void load<double>(Optimizer<double>&, const std::string&);
-
 }  // namespace tg::optim

@@ -18,7 +18,4 @@ template <class T>
 double clip_grad_norm(const std::vector<Variable<T>>& params, double max_norm, double norm_type = 2.0,
                       bool error_if_nonfinite = false);
 
-extern template double clip_grad_norm<float>(const std::vector<Variable<float>>&, double, double, bool);
-extern template double clip_grad_norm<double>(const std::vector<Variable<double>>&, double, double, bool);
-
 }  // namespace tg::optim

@@ -87,7 +87,4 @@ void require_non_negative(const char* optimiser, const char* what, double value)
 void require_unit_interval(const char* optimiser, const char* what, double value);
 }  // namespace detail
 
-extern template class Optimizer<float>;
-extern template class Optimizer<double>;
-
 }  // namespace tg::optim

@@ -41,7 +41,4 @@ class RMSprop : public Optimizer<T> {
   RMSpropOptions options_;
 };
 
-extern template class RMSprop<float>;
-extern template class RMSprop<double>;
-
 }  // namespace tg::optim

@@ -39,7 +39,4 @@ class SGD : public Optimizer<T> {
   SGDOptions options_;
 };
 
-extern template class SGD<float>;
-extern template class SGD<double>;
-
 }  // namespace tg::optim

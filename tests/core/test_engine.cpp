@@ -8,7 +8,7 @@
 #include <exception>
 #include <functional>
 
-#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 using namespace tg;
 using Catch::Matchers::Contains;

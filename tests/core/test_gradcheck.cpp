@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 using namespace tg;
 using Catch::Matchers::Contains;

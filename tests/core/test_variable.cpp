@@ -2,7 +2,7 @@
 // axis normalisation and the Generator.
 #include "test_util.hpp"
 
-#include <tapegrad/ops/arithmetic.hpp>
+#include <tapegrad/tapegrad.hpp>
 
 using namespace tg;
 using Catch::Matchers::Contains;

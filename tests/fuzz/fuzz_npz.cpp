@@ -10,7 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static MemoryFile file;
   const std::string& path = file.hold(data, size);
   try {
-    tg::nn::NpzEntries entries = tg::nn::read_npz(path);
+    tg::NpzEntries entries = tg::read_npz(path);
     std::size_t bytes = 0;
     for (const auto& [name, array] : entries) {
       std::size_t n = 1;

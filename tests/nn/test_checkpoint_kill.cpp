@@ -33,7 +33,7 @@ std::vector<std::pair<std::string, Tensor<float>>> version(float v) {
 
 // The version the file holds; fails the test unless it is one complete, consistent version.
 float version_in(const std::string& path) {
-  nn::NpzEntries entries = nn::read_npz(path);  // throws on a torn or truncated file
+  NpzEntries entries = read_npz(path);  // throws on a torn or truncated file
   REQUIRE(entries.size() == 2);
   const Tensor<float>& w = entries.at("weight").get<float>();
   const Tensor<float>& b = entries.at("bias").get<float>();
@@ -60,13 +60,13 @@ TEST_CASE("a checkpoint save killed with SIGKILL at random moments never loses t
   fs::remove_all(folder);
   fs::create_directories(folder);
   const std::string path = (folder / "checkpoint.npz").string();
-  nn::write_npz(path, version(0));
+  write_npz(path, version(0));
   float last = version_in(path);
   REQUIRE(last == 0);
 
   // Time one save so the kills can be spread over a few saves.
   const auto t0 = std::chrono::steady_clock::now();
-  nn::write_npz(path, version(0));
+  write_npz(path, version(0));
   const double save_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
   std::mt19937_64 rng(20240601);
@@ -79,7 +79,7 @@ TEST_CASE("a checkpoint save killed with SIGKILL at random moments never loses t
     REQUIRE(child >= 0);
     if (child == 0) {
       try {
-        for (int k = 1;; ++k) nn::write_npz(path, version(static_cast<float>(round * 1000 + k)));
+        for (int k = 1;; ++k) write_npz(path, version(static_cast<float>(round * 1000 + k)));
       } catch (...) {
         ::_exit(1);  // the parent sees an exit instead of SIGKILL and fails
       }
@@ -114,7 +114,7 @@ TEST_CASE("a checkpoint save killed with SIGKILL at random moments never loses t
   CHECK(mid_save >= kKills / 4);  // most kills land inside a save (the rest between two)
 
   // A complete save clears every temporary file left by a killed one.
-  nn::write_npz(path, version(1));
+  write_npz(path, version(1));
   CHECK(version_in(path) == 1);
   CHECK(temp_files(folder).empty());
   fs::remove_all(folder);

@@ -14,7 +14,7 @@
 #include <sstream>
 
 using namespace tg;
-using tg::nn::NpyArray;
+using tg::NpyArray;
 using tg::test::message_of;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -112,8 +112,8 @@ std::string patched(std::string s, const std::string& from, std::string to) {
 TEST_CASE("npz: float and double arrays of any rank round-trip exactly") {
   TempDir dir;
   auto floats = float_arrays();
-  nn::write_npz(dir.file("f.npz"), floats);
-  auto back = nn::read_npz(dir.file("f.npz"));
+  write_npz(dir.file("f.npz"), floats);
+  auto back = read_npz(dir.file("f.npz"));
   REQUIRE(back.size() == 4);
   for (auto& [name, t] : floats) {
     INFO(name);
@@ -125,8 +125,8 @@ TEST_CASE("npz: float and double arrays of any rank round-trip exactly") {
 
   std::vector<std::pair<std::string, Tensor<double>>> doubles{{"pi", Tensor<double>(3.141592653589793)},
                                                               {"m", ramp<double>({3, 1, 2, 2}, 1e-300, 1.0 / 3)}};
-  nn::write_npz(dir.file("d.npz"), doubles);
-  auto dback = nn::read_npz(dir.file("d.npz"));
+  write_npz(dir.file("d.npz"), doubles);
+  auto dback = read_npz(dir.file("d.npz"));
   require_same(dback.at("pi"), doubles[0].second);
   require_same(dback.at("m"), doubles[1].second);
   auto msg = message_of<std::invalid_argument>([&] { dback.at("m").get<float>(); });
@@ -136,18 +136,18 @@ TEST_CASE("npz: float and double arrays of any rank round-trip exactly") {
   std::vector<std::pair<std::string, NpyArray>> mixed;
   mixed.emplace_back("f", NpyArray(ramp<float>({5}, 1, 1)));
   mixed.emplace_back("d", NpyArray(ramp<double>({2, 2}, -2, 0.25)));
-  nn::write_npz(dir.file("mixed.npz"), mixed);
-  auto mback = nn::read_npz(dir.file("mixed.npz"));
+  write_npz(dir.file("mixed.npz"), mixed);
+  auto mback = read_npz(dir.file("mixed.npz"));
   CHECK(mback.at("f").is_float32());
   CHECK(mback.at("d").is_float64());
   require_same(mback.at("d"), ramp<double>({2, 2}, -2, 0.25));
-  nn::write_npz(dir.file("none.npz"), std::vector<std::pair<std::string, Tensor<float>>>{});
-  CHECK(nn::read_npz(dir.file("none.npz")).empty());
+  write_npz(dir.file("none.npz"), std::vector<std::pair<std::string, Tensor<float>>>{});
+  CHECK(read_npz(dir.file("none.npz")).empty());
 }
 
 TEST_CASE("npz: the file is a zip of NPY 1.0 files with 64-byte aligned data") {
   TempDir dir;
-  nn::write_npz(dir.file("f.npz"), float_arrays());
+  write_npz(dir.file("f.npz"), float_arrays());
   const std::string bytes = slurp(dir.file("f.npz"));
   CHECK(bytes.substr(0, 4) == std::string("PK\x03\x04", 4));
   // The first entry: local header (30 bytes) + "0.weight.npy", then the NPY preamble.
@@ -172,8 +172,8 @@ TEST_CASE("npz: numpy.load reads our files (skipped without numpy)") {
     return;
   }
   TempDir dir;
-  nn::write_npz(dir.file("f.npz"), float_arrays());
-  nn::write_npz(dir.file("d.npz"), std::vector<std::pair<std::string, Tensor<double>>>{
+  write_npz(dir.file("f.npz"), float_arrays());
+  write_npz(dir.file("d.npz"), std::vector<std::pair<std::string, Tensor<double>>>{
                                        {"layer.0.bias", ramp<double>({3}, 0.1, 0.2)}});
   const std::string out = run_python(dir, R"(
 import sys, zipfile, numpy as np
@@ -222,7 +222,7 @@ TEST_CASE("npz: we read what numpy.savez and savez_compressed write (skipped wit
                   "np.savez('" + dir.file("big.npz") + "', x=np.zeros(3, dtype='>f8'))\n");
   for (const char* file : {"plain.npz", "packed.npz"}) {
     INFO(file);
-    auto z = nn::read_npz(dir.file(file));
+    auto z = read_npz(dir.file(file));
     require_same(z.at("a"), Tensor<float>(ramp<float>({3, 4}, 0, 0.125)));
     require_same(z.at("b"), Tensor<double>(ramp<double>({7}, -1, 0.25)));
     require_same(z.at("c"), Tensor<double>(2.5));
@@ -230,19 +230,19 @@ TEST_CASE("npz: we read what numpy.savez and savez_compressed write (skipped wit
     CHECK(d(0, 0, 0) == 8.0f);  // row 2 of the first block comes first
     CHECK(d(1, 2, 3) == 15.0f);
   }
-  CHECK(nn::read_npz(dir.file("packed.npz")).at("z").shape() == Shape{100000});
-  auto msg = message_of<std::invalid_argument>([&] { nn::read_npz(dir.file("ints.npz")); });
+  CHECK(read_npz(dir.file("packed.npz")).at("z").shape() == Shape{100000});
+  auto msg = message_of<std::invalid_argument>([&] { read_npz(dir.file("ints.npz")); });
   CHECK_THAT(msg, Contains("ints.npz") && Contains("i.npy") && Contains("'<i8'"));
-  msg = message_of<std::invalid_argument>([&] { nn::read_npz(dir.file("fortran.npz")); });
+  msg = message_of<std::invalid_argument>([&] { read_npz(dir.file("fortran.npz")); });
   CHECK_THAT(msg, Contains("fortran.npz") && Contains("Fortran"));
-  msg = message_of<std::invalid_argument>([&] { nn::read_npz(dir.file("big.npz")); });
+  msg = message_of<std::invalid_argument>([&] { read_npz(dir.file("big.npz")); });
   CHECK_THAT(msg, Contains("big.npz") && Contains("'>f8'"));
 }
 
 TEST_CASE("npz: a failed save leaves the previous file intact and no partial file") {
   TempDir dir;
   const std::string path = dir.file("model.npz");
-  nn::write_npz(path, float_arrays());
+  write_npz(path, float_arrays());
   const std::string before = slurp(path);
 
   // The disk "fills up" half way: writes past 64 KiB fail (EFBIG) while a 400 KB array is written.
@@ -255,7 +255,7 @@ TEST_CASE("npz: a failed save leaves the previous file intact and no partial fil
     REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
     std::string msg;
     try {
-      nn::write_npz(path, std::vector<std::pair<std::string, Tensor<float>>>{{"big", xt::ones<float>({100000})}});
+      write_npz(path, std::vector<std::pair<std::string, Tensor<float>>>{{"big", xt::ones<float>({100000})}});
     } catch (const std::runtime_error& e) {
       msg = e.what();
     }
@@ -267,27 +267,27 @@ TEST_CASE("npz: a failed save leaves the previous file intact and no partial fil
   CHECK(dir.listing() == std::vector<std::string>{"model.npz"});
 
   // A folder that does not exist.
-  auto msg = message_of<std::runtime_error>([&] { nn::write_npz(dir.file("missing/m.npz"), float_arrays()); });
+  auto msg = message_of<std::runtime_error>([&] { write_npz(dir.file("missing/m.npz"), float_arrays()); });
   CHECK_THAT(msg, Contains("write_npz") && Contains("missing/m.npz") && Contains("No such file"));
   // The target is a folder: the rename at the very end fails, the temporary file is removed.
   fs::create_directory(dir.file("folder.npz"));
-  msg = message_of<std::runtime_error>([&] { nn::write_npz(dir.file("folder.npz"), float_arrays()); });
+  msg = message_of<std::runtime_error>([&] { write_npz(dir.file("folder.npz"), float_arrays()); });
   CHECK_THAT(msg, Contains("write_npz") && Contains("folder.npz") && Contains("renaming"));
   CHECK(dir.listing() == std::vector<std::string>{"folder.npz", "model.npz"});
   // An unwritable folder (root ignores permissions, so only checked for other users).
   if (::geteuid() != 0) {
     fs::create_directory(dir.file("locked"));
     fs::permissions(dir.file("locked"), fs::perms::owner_read | fs::perms::owner_exec);
-    msg = message_of<std::runtime_error>([&] { nn::write_npz(dir.file("locked/m.npz"), float_arrays()); });
+    msg = message_of<std::runtime_error>([&] { write_npz(dir.file("locked/m.npz"), float_arrays()); });
     CHECK_THAT(msg, Contains("locked/m.npz") && Contains("Permission denied"));
   }
   // Bad names are refused before any file is made.
   msg = message_of<std::invalid_argument>([&] {
-    nn::write_npz(path, std::vector<std::pair<std::string, Tensor<float>>>{{"a", Tensor<float>(1.f)}, {"a", Tensor<float>(2.f)}});
+    write_npz(path, std::vector<std::pair<std::string, Tensor<float>>>{{"a", Tensor<float>(1.f)}, {"a", Tensor<float>(2.f)}});
   });
   CHECK_THAT(msg, Contains("write_npz") && Contains("model.npz") && Contains("'a' appears twice"));
   msg = message_of<std::invalid_argument>([&] {
-    nn::write_npz(path, std::vector<std::pair<std::string, Tensor<float>>>{{"", Tensor<float>(1.f)}});
+    write_npz(path, std::vector<std::pair<std::string, Tensor<float>>>{{"", Tensor<float>(1.f)}});
   });
   CHECK_THAT(msg, Contains("non-empty"));
   CHECK(slurp(path) == before);
@@ -296,20 +296,20 @@ TEST_CASE("npz: a failed save leaves the previous file intact and no partial fil
 
 TEST_CASE("npz: missing or truncated or non-zip files give clear errors") {
   TempDir dir;
-  auto msg = message_of<std::runtime_error>([&] { nn::read_npz(dir.file("nope.npz")); });
+  auto msg = message_of<std::runtime_error>([&] { read_npz(dir.file("nope.npz")); });
   CHECK_THAT(msg, Contains("read_npz") && Contains("nope.npz") && Contains("No such file"));
-  msg = message_of<std::runtime_error>([&] { nn::read_npz(dir.path.string()); });
+  msg = message_of<std::runtime_error>([&] { read_npz(dir.path.string()); });
   CHECK_THAT(msg, Contains("not a regular file"));
   spit(dir.file("text.npz"), "hello, this is not a zip archive at all, but it is long enough to look at");
-  msg = message_of<std::invalid_argument>([&] { nn::read_npz(dir.file("text.npz")); });
+  msg = message_of<std::invalid_argument>([&] { read_npz(dir.file("text.npz")); });
   CHECK_THAT(msg, Contains("read_npz") && Contains("text.npz") && Contains("not a zip archive"));
 
-  nn::write_npz(dir.file("f.npz"), float_arrays());
+  write_npz(dir.file("f.npz"), float_arrays());
   const std::string good = slurp(dir.file("f.npz"));
   for (std::size_t len = 0; len < good.size(); ++len) {
     spit(dir.file("cut.npz"), good.substr(0, len));
     INFO("truncated to " << len << " of " << good.size() << " bytes");
-    msg = message_of<std::invalid_argument>([&] { nn::read_npz(dir.file("cut.npz")); });
+    msg = message_of<std::invalid_argument>([&] { read_npz(dir.file("cut.npz")); });
     CHECK_THAT(msg, Contains("cut.npz"));
   }
 }
@@ -317,7 +317,7 @@ TEST_CASE("npz: missing or truncated or non-zip files give clear errors") {
 TEST_CASE("npz: every flipped byte is caught or harmless and random damage never crashes") {
   TempDir dir;
   auto arrays = float_arrays();
-  nn::write_npz(dir.file("f.npz"), arrays);
+  write_npz(dir.file("f.npz"), arrays);
   const std::string good = slurp(dir.file("f.npz"));
   std::size_t caught = 0;
   for (std::size_t at = 0; at < good.size(); ++at) {
@@ -326,7 +326,7 @@ TEST_CASE("npz: every flipped byte is caught or harmless and random damage never
     spit(dir.file("bad.npz"), bad);
     INFO("byte " << at << " flipped");
     try {
-      auto back = nn::read_npz(dir.file("bad.npz"));
+      auto back = read_npz(dir.file("bad.npz"));
       // Only bytes nothing depends on (dates, attributes, the local copies of sizes and CRC) may pass,
       // and then the arrays must be intact.
       REQUIRE(back.size() == arrays.size());
@@ -347,7 +347,7 @@ TEST_CASE("npz: every flipped byte is caught or harmless and random damage never
     }
     spit(dir.file("bad.npz"), bad);
     try {
-      nn::read_npz(dir.file("bad.npz"));
+      read_npz(dir.file("bad.npz"));
     } catch (const std::invalid_argument&) {
     }
   }
@@ -355,11 +355,11 @@ TEST_CASE("npz: every flipped byte is caught or harmless and random damage never
 
 TEST_CASE("npz: forged length fields and headers are refused before allocating") {
   TempDir dir;
-  nn::write_npz(dir.file("f.npz"), std::vector<std::pair<std::string, Tensor<float>>>{{"w", ramp<float>({2, 3}, 0, 1)}});
+  write_npz(dir.file("f.npz"), std::vector<std::pair<std::string, Tensor<float>>>{{"w", ramp<float>({2, 3}, 0, 1)}});
   const std::string good = slurp(dir.file("f.npz"));
   auto error_for = [&](const std::string& bytes) {
     spit(dir.file("forged.npz"), bytes);
-    return message_of<std::invalid_argument>([&] { nn::read_npz(dir.file("forged.npz")); });
+    return message_of<std::invalid_argument>([&] { read_npz(dir.file("forged.npz")); });
   };
   const std::size_t cd = good.find("PK\x01\x02");
   REQUIRE(cd != std::string::npos);
@@ -402,7 +402,7 @@ TEST_CASE("npz: forged length fields and headers are refused before allocating")
   CHECK_THAT(error_for(patched(good, "w.npy", "w.txt")), Contains("'w.txt' is not an .npy array"));
 
   std::string two = slurp(dir.file("f.npz"));
-  nn::write_npz(dir.file("two.npz"), std::vector<std::pair<std::string, Tensor<float>>>{{"a", Tensor<float>(1.f)},
+  write_npz(dir.file("two.npz"), std::vector<std::pair<std::string, Tensor<float>>>{{"a", Tensor<float>(1.f)},
                                                                                           {"b", Tensor<float>(1.f)}});
   CHECK_THAT(error_for(patched(slurp(dir.file("two.npz")), "b.npy", "a.npy")), Contains("'a' appears twice"));
 }

@@ -31,7 +31,7 @@ TEST_CASE("save then load restores every parameter exactly") {
   for (std::size_t i = 0; i < a.parameters().size(); ++i) {
     CHECK((a.parameters()[i].value() == b.parameters()[i].value()));
   }
-  auto entries = nn::read_npz(path);
+  auto entries = read_npz(path);
   CHECK(entries.size() == 4);
   CHECK(entries.count("0.weight") == 1);
   CHECK(entries.at("2.bias").shape() == Shape{2});
@@ -64,7 +64,7 @@ TEST_CASE("numpy.load reads a saved module with its names and values") {
 
 TEST_CASE("load lists every missing unexpected and mis-shaped parameter and changes nothing") {
   const std::string path = temp_path("mismatch.npz");
-  nn::write_npz(path, std::vector<std::pair<std::string, Tensor<float>>>{
+  write_npz(path, std::vector<std::pair<std::string, Tensor<float>>>{
                           {"0.weight", xt::zeros<float>({3, 5})},  // wrong shape
                           {"0.bias", xt::zeros<float>({3})},
                           {"extra", xt::zeros<float>({1})}});      // unexpected; 2.weight, 2.bias missing

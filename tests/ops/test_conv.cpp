@@ -1,6 +1,6 @@
 #include "test_util.hpp"
 
-#include <tapegrad/ops/im2col.hpp>
+#include "ops/detail/im2col.hpp"  // an internal kernel, tested on its own
 
 #include <array>
 #include <cmath>
@@ -206,7 +206,7 @@ TEST_CASE("conv2d: rejects bad shapes and arguments naming the function and the 
 }
 
 TEST_CASE("im2col: every entry written from its definition col2im is its adjoint and accumulates") {
-  using kernels::ConvGeometry;
+  using detail::ConvGeometry;
   Generator gen(34);
   // (channels, H, W, kH, kW, stride, padding, dilation)
   const std::vector<std::array<std::size_t, 8>> cases = {
@@ -222,7 +222,7 @@ TEST_CASE("im2col: every entry written from its definition col2im is its adjoint
     const std::size_t rows = g.col_rows(), cols = g.col_cols(), H = g.height, W = g.width;
     Tensor<double> x = test::uniform({g.channels, H, W}, gen);
     std::vector<double> col(rows * cols, std::nan(""));  // garbage: every entry must be written
-    kernels::im2col(x.data(), g, col.data());
+    detail::im2col(x.data(), g, col.data());
     for (std::size_t ci = 0; ci < g.channels; ++ci)
       for (std::size_t i = 0; i < g.kernel_h; ++i)
         for (std::size_t j = 0; j < g.kernel_w; ++j)
@@ -237,7 +237,7 @@ TEST_CASE("im2col: every entry written from its definition col2im is its adjoint
     // <im2col(x), c> == <x, col2im(c)>, and col2im adds onto what x already holds.
     Tensor<double> c_in = test::uniform({rows, cols}, gen);
     Tensor<double> back = xt::ones<double>({g.channels, H, W});
-    kernels::col2im(c_in.data(), g, back.data());
+    detail::col2im(c_in.data(), g, back.data());
     double lhs = 0, rhs = 0;
     for (std::size_t k = 0; k < col.size(); ++k) lhs += col[k] * c_in.data()[k];
     for (std::size_t k = 0; k < x.size(); ++k) rhs += x.data()[k] * (back.data()[k] - 1.0);

@@ -134,7 +134,7 @@ TEST_CASE("optim save then load restores the state and the learning rate exactly
   adam.set_lr(0.0125);
   const std::string path = temp_path("adam_state.npz");
   optim::save(adam, path);
-  auto entries = nn::read_npz(path);
+  auto entries = read_npz(path);
   CHECK(entries.count("lr") == 1);
   CHECK(entries.count("optimizer.Adam") == 1);
   CHECK(entries.count("0.exp_avg") == 1);
