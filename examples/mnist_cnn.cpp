@@ -1,6 +1,6 @@
 // The classic small CNN on MNIST (or Fashion-MNIST): two 3x3 convolutions with max pooling,
-// then two linear layers (examples/mnist_cnn_model.hpp). Run with --help for the options.
-#include "mnist_cnn_model.hpp"
+// then two linear layers (examples/mnist_models.hpp). Run with --help for the options.
+#include "mnist_models.hpp"
 #include "mnist_training.hpp"
 
 int main(int argc, char** argv) {

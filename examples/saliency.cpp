@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "mnist_cnn_model.hpp"
+#include "mnist_models.hpp"
 #include "mnist_training.hpp"
 #include "png_writer.hpp"
 

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "../ops/conv.hpp"
-#include "../ops/conv_relu_pool.hpp"
 #include "init.hpp"
 #include "module.hpp"
 
@@ -30,10 +29,6 @@ class Conv2d : public Module<T> {
   Variable<T> forward(const Variable<T>& x) override {
     return conv2d(x, weight_, bias_, stride_, padding_, dilation_, groups_);
   }
-  // forward, then ReLU and 2x2 max pooling, as one op (Sequential uses it for that run of modules).
-  Variable<T> forward_relu_max_pool(const Variable<T>& x) {
-    return conv2d_relu_max_pool2d(x, weight_, bias_, stride_, padding_, dilation_, groups_);
-  }
   std::string describe() const override {
     std::string extra;
     if (stride_ != 1) extra += fmt::format(", stride={}", stride_);
@@ -44,6 +39,13 @@ class Conv2d : public Module<T> {
     return fmt::format("Conv2d({}, {}, kernel_size={}{})", in_, out_, kernel_, extra);
   }
 
+  std::size_t in_channels() const { return in_; }
+  std::size_t out_channels() const { return out_; }
+  std::size_t kernel_size() const { return kernel_; }
+  std::size_t stride() const { return stride_; }
+  std::size_t padding() const { return padding_; }
+  std::size_t dilation() const { return dilation_; }
+  std::size_t groups() const { return groups_; }
   Variable<T>& weight() { return weight_; }
   const Variable<T>& weight() const { return weight_; }
   Variable<T>& bias() { return bias_; }  // undefined without bias

@@ -57,19 +57,36 @@ class Module {
 
   // Adds a trainable parameter and returns its handle (shared with the module's own member).
   Variable<T> register_parameter(std::string name, Tensor<T> value) {
-    Variable<T> p(std::move(value), true);
-    p.set_name(name);
-    params_.emplace_back(std::move(name), p);
-    return p;
+    return register_parameter(std::move(name), Variable<T>(std::move(value), true));
+  }
+  // Adds an existing Variable as a parameter: two modules may share one (a fused layer and the
+  // layer it replaces).
+  Variable<T> register_parameter(std::string name, Variable<T> parameter) {
+    parameter.set_name(name);
+    params_.emplace_back(std::move(name), parameter);
+    return parameter;
   }
 
   // Adds a child; its parameters are named "<name>.<their name>".
   void register_module(std::string name, std::shared_ptr<Module<T>> child) {
-    for (auto& [child_param, p] : child->named_parameters()) p.set_name(name + "." + child_param);
+    name_parameters(name, *child);
     children_.emplace_back(std::move(name), std::move(child));
   }
 
+  // Replaces children [first, first + count) by `child`, which takes the name of the first of them.
+  void replace_modules(std::size_t first, std::size_t count, std::shared_ptr<Module<T>> child) {
+    const std::string name = children_.at(first).first;
+    name_parameters(name, *child);
+    children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(first),
+                    children_.begin() + static_cast<std::ptrdiff_t>(first + count));
+    children_.emplace(children_.begin() + static_cast<std::ptrdiff_t>(first), name, std::move(child));
+  }
+
  private:
+  static void name_parameters(const std::string& prefix, Module<T>& child) {
+    for (auto& [child_param, p] : child.named_parameters()) p.set_name(prefix + "." + child_param);
+  }
+
   NamedParameters params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>> children_;
   bool training_ = true;

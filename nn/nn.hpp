@@ -3,11 +3,12 @@
 
 #include "activation.hpp"
 #include "conv.hpp"
+#include "dropout.hpp"
 #include "flatten.hpp"
+#include "fuse.hpp"
 #include "init.hpp"
 #include "linear.hpp"
 #include "module.hpp"
-#include "../core/npz.hpp"
 #include "pool.hpp"
 #include "sequential.hpp"
 #include "serialize.hpp"

@@ -2,13 +2,10 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <type_traits>
-#include <typeinfo>
 
-#include "activation.hpp"
-#include "conv.hpp"
 #include "module.hpp"
-#include "pool.hpp"
 
 namespace tg::nn {
 
@@ -26,8 +23,10 @@ class Sequential : public Module<T> {
     (push_back(std::make_shared<std::decay_t<Modules>>(std::forward<Modules>(modules))), ...);
   }
 
+  // Appends a child named by the next free index (after a fusion pass the names keep the
+  // numbers of the modules they replaced, so a checkpoint's names stay valid).
   void push_back(std::shared_ptr<Module<T>> module) {
-    this->register_module(std::to_string(this->children().size()), std::move(module));
+    this->register_module(std::to_string(next_index_++), std::move(module));
   }
   template <class M, class = std::enable_if_t<std::is_base_of_v<Module<T>, std::decay_t<M>>>>
   void push_back(M&& module) {
@@ -35,44 +34,24 @@ class Sequential : public Module<T> {
   }
 
   std::size_t size() const { return this->children().size(); }
+  // The i-th child in order (by position, not by name).
   Module<T>& operator[](std::size_t i) { return *this->children().at(i).second; }
 
-  // Applies the children in order. A run Conv2d, ReLU, MaxPool2d(2) (stride 2, no padding) goes
-  // through one fused op instead, with the same values and gradients: the batch-sized convolution
-  // output and its ReLU are never stored, which saves memory traffic and memory (none of the three
-  // intermediate results can be seen from outside the Sequential).
+  // Replaces the children at positions [first, first + count) with `module`, named as the first
+  // of them: what a fusion pass (nn/fuse.hpp) does.
+  void replace(std::size_t first, std::size_t count, std::shared_ptr<Module<T>> module) {
+    this->replace_modules(first, count, std::move(module));
+  }
+
   Variable<T> forward(const Variable<T>& x) override {
     Variable<T> y = x;
-    const auto& children = this->children();
-    for (std::size_t i = 0; i < children.size(); ++i) {
-      if (auto* conv = conv_relu_pool_at(i)) {
-        y = conv->forward_relu_max_pool(y);
-        i += 2;
-      } else {
-        y = children[i].second->forward(y);
-      }
-    }
+    for (const auto& child : this->children()) y = child.second->forward(y);
     return y;
   }
   std::string describe() const override { return "Sequential"; }
 
  private:
-  // The Conv2d starting a fusable run at child i, else null. Exact types only: a subclass may
-  // override forward.
-  Conv2d<T>* conv_relu_pool_at(std::size_t i) const {
-    const auto& children = this->children();
-    if (i + 2 >= children.size()) return nullptr;
-    Module<T>& first = *children[i].second;
-    Module<T>& second = *children[i + 1].second;
-    Module<T>& third = *children[i + 2].second;
-    if (typeid(first) != typeid(Conv2d<T>) || typeid(second) != typeid(ReLU<T>) ||
-        typeid(third) != typeid(MaxPool2d<T>)) {
-      return nullptr;
-    }
-    const auto& pool = static_cast<const MaxPool2d<T>&>(third);
-    if (pool.kernel_size() != 2 || pool.stride() != 2 || pool.padding() != 0) return nullptr;
-    return &static_cast<Conv2d<T>&>(first);
-  }
+  std::size_t next_index_ = 0;
 };
 
 }  // namespace tg::nn

@@ -99,53 +99,87 @@ TEST_CASE("conv2d_relu_max_pool2d: bad arguments throw as the separate ops do") 
   CHECK_THAT(channels, Catch::Matchers::Contains("(2, 1, 3, 3)"));
 }
 
-TEST_CASE("Sequential: a Conv2d ReLU MaxPool2d(2) run is fused and trains exactly as the modules one by one") {
+namespace {
+nn::Sequential<double> small_cnn() {
+  return nn::Sequential<double>(nn::Conv2d<double>(1, 4, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(2),
+                                nn::Conv2d<double>(4, 6, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(2),
+                                nn::Flatten<double>(), nn::Linear<double>(6 * 2 * 2, 3));
+}
+}  // namespace
+
+TEST_CASE("fuse_conv_relu_pool: the fused model trains exactly as the modules one by one") {
   manual_seed(3);
-  nn::Sequential<double> net(nn::Conv2d<double>(1, 4, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(2),
-                             nn::Conv2d<double>(4, 6, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(2),
-                             nn::Flatten<double>(), nn::Linear<double>(6 * 2 * 2, 3));
+  nn::Sequential<double> plain = small_cnn();
+  nn::Sequential<double> fused;  // the same child modules, so the same weights
+  for (const auto& child : plain.children()) fused.push_back(child.second);
+  REQUIRE(nn::fuse_conv_relu_pool(fused) == 2);
+  REQUIRE(fused.size() == 4);
+  CHECK(fused[0].describe() ==
+        "ConvReLUMaxPool2d(Conv2d(1, 4, kernel_size=3), ReLU(), MaxPool2d(kernel_size=2, stride=2, padding=0))");
+  CHECK_THAT(nn::summary(fused, {1, 1, 15, 14}), Catch::Matchers::Contains("3 (ConvReLUMaxPool2d(Conv2d(4, 6"));
+  // The same parameters under the same names, so checkpoints and optimisers are unaffected.
+  const auto names = [](const nn::Module<double>& m) {
+    std::vector<std::string> out;
+    for (const auto& [name, p] : m.named_parameters()) out.push_back(name);
+    return out;
+  };
+  CHECK(names(fused) == names(plain));
+  CHECK(names(fused) == std::vector<std::string>{"0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias"});
+  for (std::size_t i = 0; i < plain.parameters().size(); ++i) {
+    CHECK(fused.parameters()[i].impl() == plain.parameters()[i].impl());
+  }
+
   Generator gen(9);
   const Tensor<double> images = test::uniform({5, 1, 15, 14}, gen);
   const Labels labels{0, 2, 1, 1, 0};
-
-  Variable<double> fused_loss = cross_entropy(net(Variable<double>(images)), labels);
-  // The fused op is what ran: it names the first node of the graph.
+  Variable<double> fused_out = fused(Variable<double>(images));
+  Variable<double> fused_loss = cross_entropy(fused_out, labels);
   CHECK_THAT(to_dot(fused_loss), Catch::Matchers::Contains("conv2d_relu_max_pool2d"));
   fused_loss.backward();
   std::vector<Tensor<double>> fused_grads;
-  for (auto& p : net.parameters()) fused_grads.push_back(p.grad());
-  net.zero_grad();
+  for (auto& p : fused.parameters()) fused_grads.push_back(p.grad());
+  fused.zero_grad();
 
-  Variable<double> y(images);
-  for (std::size_t i = 0; i < net.size(); ++i) y = net[i].forward(y);  // each module on its own
-  Variable<double> loss = cross_entropy(y, labels);
+  Variable<double> out = plain(Variable<double>(images));
+  Variable<double> loss = cross_entropy(out, labels);
   CHECK_THAT(to_dot(loss), !Catch::Matchers::Contains("conv2d_relu_max_pool2d"));
   loss.backward();
-  CHECK(fused_loss.item() == loss.item());
-  const auto params = net.parameters();
+  CHECK(identical(fused_out.value(), out.value()));
+  const auto params = plain.parameters();
   for (std::size_t i = 0; i < params.size(); ++i) {
     INFO("parameter " << i);
     CHECK(identical(params[i].grad(), fused_grads[i]));
   }
+  // Children added after fusion take fresh names.
+  fused.push_back(nn::ReLU<double>());
+  CHECK(fused.children().back().first == "8");
 }
 
 namespace {
-// A ReLU whose forward differs: Sequential must not fuse a subclass.
+// A ReLU whose forward differs: the pass must not fuse a subclass.
 struct HalfReLU : nn::ReLU<double> {
   Variable<double> forward(const Variable<double>& x) override { return relu(x) * 0.5; }
 };
 }  // namespace
 
-TEST_CASE("Sequential: other pooling or a ReLU subclass is not fused") {
+TEST_CASE("fuse_conv_relu_pool: other pooling or a ReLU subclass is not fused, nested Sequentials are") {
   Generator gen(10);
   const Variable<double> x(test::uniform({2, 1, 8, 8}, gen));
   manual_seed(4);
   nn::Sequential<double> pool3(nn::Conv2d<double>(1, 2, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(3));
-  CHECK(pool3(x).op() == "max_pool2d");
+  CHECK(nn::fuse_conv_relu_pool(pool3) == 0);
   nn::Sequential<double> stride1(nn::Conv2d<double>(1, 2, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(2, 1));
-  CHECK(stride1(x).op() == "max_pool2d");
+  CHECK(nn::fuse_conv_relu_pool(stride1) == 0);
   nn::Sequential<double> custom(nn::Conv2d<double>(1, 2, 3), HalfReLU(), nn::MaxPool2d<double>(2));
+  CHECK(nn::fuse_conv_relu_pool(custom) == 0);
   CHECK(custom(x).op() == "max_pool2d");
   nn::Sequential<double> fusable(nn::Conv2d<double>(1, 2, 3), nn::ReLU<double>(), nn::MaxPool2d<double>(2));
-  CHECK(fusable(x).op() == "conv2d_relu_max_pool2d");
+  CHECK(fusable(x).op() == "max_pool2d");  // Sequential itself never fuses
+  auto inner = std::make_shared<nn::Sequential<double>>(nn::Conv2d<double>(1, 2, 3), nn::ReLU<double>(),
+                                                        nn::MaxPool2d<double>(2));
+  nn::Sequential<double> outer;
+  outer.push_back(inner);
+  CHECK(nn::fuse_conv_relu_pool(outer) == 1);
+  CHECK((*inner)(x).op() == "conv2d_relu_max_pool2d");
+  CHECK(outer.named_parameters().front().first == "0.0.weight");
 }
