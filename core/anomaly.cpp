@@ -1,5 +1,8 @@
 #include "anomaly.hpp"
 
+#include "detail/anomaly_checks.hpp"
+#include "detail/instantiate.hpp"
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -15,7 +18,7 @@ thread_local bool enabled = false;
 template <class T>
 std::string input_shapes(const std::vector<Variable<T>>& inputs) {
   std::vector<std::string> shapes;
-  for (const auto& v : inputs) shapes.push_back(v.defined() ? format_shape(v.impl()->value.shape()) : "undefined");
+  for (const auto& v : inputs) shapes.push_back(v.defined() ? format_shape(v.value().shape()) : "undefined");
   if (shapes.empty()) return "none";
   return fmt::format("{}", fmt::join(shapes, ", "));
 }
@@ -65,26 +68,25 @@ void check_forward(const std::string& op, const Tensor<T>& output, const std::ve
 }
 
 template <class T>
-void check_backward(const std::string& op, const std::vector<Tensor<T>>& input_grads,
+void check_backward(const std::string& op, const std::vector<Variable<T>>& input_grads,
                     const std::vector<Variable<T>>& inputs) {
   for (std::size_t i = 0; i < input_grads.size() && i < inputs.size(); ++i) {
-    // Inputs that need no gradient get a placeholder (an uninitialised 0-d tensor): skip them.
-    if (!inputs[i].defined() || !inputs[i].requires_grad()) continue;
-    const std::size_t at = first_non_finite(input_grads[i]);
-    if (at == input_grads[i].size()) continue;
+    if (!inputs[i].defined() || !inputs[i].requires_grad() || !input_grads[i].defined()) continue;
+    const Tensor<T>& g = input_grads[i].value();
+    const std::size_t at = first_non_finite(g);
+    if (at == g.size()) continue;
     throw std::runtime_error(fmt::format(
         "anomaly: op '{}' produced a non-finite gradient in backward: the gradient for input {} (shape {}) holds {}; "
         "input shapes: {}",
-        op, i, format_shape(input_grads[i].shape()), describe(input_grads[i], at), input_shapes(inputs)));
+        op, i, format_shape(g.shape()), describe(g, at), input_shapes(inputs)));
   }
 }
 
-template void check_forward<float>(const std::string&, const Tensor<float>&, const std::vector<Variable<float>>&);
-template void check_forward<double>(const std::string&, const Tensor<double>&, const std::vector<Variable<double>>&);
-template void check_backward<float>(const std::string&, const std::vector<Tensor<float>>&,
-                                    const std::vector<Variable<float>>&);
-template void check_backward<double>(const std::string&, const std::vector<Tensor<double>>&,
-                                     const std::vector<Variable<double>>&);
+#define TG_FUNCTIONS(T)                                                                                  \
+  template void check_forward<T>(const std::string&, const Tensor<T>&, const std::vector<Variable<T>>&);   \
+  template void check_backward<T>(const std::string&, const std::vector<Variable<T>>&,                     \
+                                  const std::vector<Variable<T>>&);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace detail
 }  // namespace tg

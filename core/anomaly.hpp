@@ -26,19 +26,10 @@ class AnomalyGuard {
   ~AnomalyGuard();
   AnomalyGuard(const AnomalyGuard&) = delete;
   AnomalyGuard& operator=(const AnomalyGuard&) = delete;
+  bool was_enabled() const { return previous_; }  // the state this guard replaced
 
  private:
   bool previous_;
 };
 
-namespace detail {
-
-// The checks record_op and the engine run when anomaly_enabled(); each throws as described above.
-template <class T>
-void check_forward(const std::string& op, const Tensor<T>& output, const std::vector<Variable<T>>& inputs);
-template <class T>
-void check_backward(const std::string& op, const std::vector<Tensor<T>>& input_grads,
-                    const std::vector<Variable<T>>& inputs);
-
-}  // namespace detail
 }  // namespace tg

@@ -4,6 +4,8 @@
 #include "anomaly.hpp"
 #include "errors.hpp"
 #include "generator.hpp"
+#include "functional.hpp"
+#include "grad.hpp"
 #include "gradcheck.hpp"
 #include "graph_export.hpp"
 #include "no_grad.hpp"

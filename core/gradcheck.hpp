@@ -43,4 +43,13 @@ struct GradcheckResult {
 GradcheckResult gradcheck(std::function<Variable<double>(const std::vector<Variable<double>>&)> f,
                           std::vector<Variable<double>> inputs, GradcheckOptions opts = {});
 
+// torch.autograd.gradgradcheck: the second derivatives of f against central differences of its
+// first derivatives. With a seeded random output gradient v, the first derivatives of <v, f(x)>
+// with respect to every input that requires grad are computed through tg::grad with create_graph
+// and differentiated again, for every element of every such input. The report reads as
+// gradcheck's (a row is "first derivative for input j, element [...]") and ends with the ops f
+// records. An op that is first-order only (record_op's Tensor form) fails it, named in the report.
+GradcheckResult gradgradcheck(std::function<Variable<double>(const std::vector<Variable<double>>&)> f,
+                              std::vector<Variable<double>> inputs, GradcheckOptions opts = {});
+
 }  // namespace tg

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "detail/graph.hpp"
+#include "detail/instantiate.hpp"
 #include "errors.hpp"
 
 namespace tg {
@@ -89,7 +91,7 @@ std::string to_dot(const Variable<T>& root) {
          nodes + edges + "}\n";
 }
 
-template std::string to_dot<float>(const Variable<float>&);
-template std::string to_dot<double>(const Variable<double>&);
+#define TG_FUNCTIONS(T) template std::string to_dot<T>(const Variable<T>&);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg

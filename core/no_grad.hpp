@@ -16,4 +16,19 @@ class NoGradGuard {
   bool previous_;
 };
 
+namespace detail {
+// Sets grad mode on this thread to `enabled` while alive (the engine runs a backward with
+// recording on exactly when create_graph asks for it).
+class GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled);
+  ~GradModeGuard();
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+}  // namespace detail
+
 }  // namespace tg

@@ -1,6 +1,9 @@
 #include "record_op.hpp"
 
 #include "anomaly.hpp"
+#include "detail/anomaly_checks.hpp"
+#include "detail/instantiate.hpp"
+#include "detail/record.hpp"
 #include "no_grad.hpp"
 
 namespace tg {
@@ -17,14 +20,21 @@ bool will_record(const std::vector<Variable<T>>& inputs) {
 namespace detail {
 
 template <class T>
-Variable<T> record_consuming_op(std::string name, Tensor<T> output, std::vector<Variable<T>> inputs,
-                                typename NonDeduced<ConsumingBackwardFn<T>>::type backward) {
+Saves saves_all_inputs(const std::vector<Variable<T>>& inputs) {
+  Saves saves;
+  for (std::size_t i = 0; i < inputs.size(); ++i) saves.inputs.push_back(i);
+  return saves;
+}
+
+template <class T>
+Variable<T> record(std::string name, Tensor<T> output, std::vector<Variable<T>> inputs, const Saves& saves,
+                   OpBackward<T> backward, bool differentiable) {
   if (anomaly_enabled()) check_forward(name, output, inputs);
   if (!will_record(inputs)) return Variable<T>(std::move(output), false);
   Variable<T> result(std::move(output), true);
   auto& impl = *result.impl();
   impl.op = std::move(name);
-  impl.grad_fn = std::make_unique<Node<T>>(std::move(inputs), std::move(backward));
+  impl.grad_fn = std::make_unique<Node<T>>(std::move(inputs), std::move(backward), saves, differentiable);
   return result;
 }
 
@@ -33,22 +43,36 @@ Variable<T> record_consuming_op(std::string name, Tensor<T> output, std::vector<
 template <class T>
 Variable<T> record_op(std::string name, Tensor<T> output, std::vector<Variable<T>> inputs,
                       typename NonDeduced<BackwardFn<T>>::type backward) {
-  // A user's backward sees the gradient as const; it is still dropped right after the call.
-  return detail::record_consuming_op<T>(
-      std::move(name), std::move(output), std::move(inputs),
-      [fn = std::move(backward)](Tensor<T>&& grad_output) { return fn(grad_output); });
+  detail::Saves saves = detail::saves_all_inputs(inputs);
+  auto on_tensors = [fn = std::move(backward)](Variable<T> grad_output, const Variable<T>&) {
+    std::vector<Tensor<T>> grads = fn(std::as_const(grad_output).value());
+    detail::Gradients<T> out;
+    out.reserve(grads.size());
+    for (auto& g : grads) out.emplace_back(std::move(g));  // the engine skips those of inputs needing none
+    return out;
+  };
+  return detail::record<T>(std::move(name), std::move(output), std::move(inputs), saves, std::move(on_tensors),
+                           /*differentiable=*/false);
 }
 
-template Variable<float> record_op<float>(std::string, Tensor<float>, std::vector<Variable<float>>,
-                                          BackwardFn<float>);
-template Variable<double> record_op<double>(std::string, Tensor<double>, std::vector<Variable<double>>,
-                                            BackwardFn<double>);
-template Variable<float> detail::record_consuming_op<float>(std::string, Tensor<float>, std::vector<Variable<float>>,
-                                                           detail::ConsumingBackwardFn<float>);
-template Variable<double> detail::record_consuming_op<double>(std::string, Tensor<double>,
-                                                             std::vector<Variable<double>>,
-                                                             detail::ConsumingBackwardFn<double>);
-template bool will_record<float>(const std::vector<Variable<float>>&);
-template bool will_record<double>(const std::vector<Variable<double>>&);
+template <class T>
+Variable<T> record_differentiable_op(std::string name, Tensor<T> output, std::vector<Variable<T>> inputs,
+                                     typename NonDeduced<DifferentiableBackwardFn<T>>::type backward) {
+  detail::Saves saves = detail::saves_all_inputs(inputs);
+  auto on_variables = [fn = std::move(backward)](Variable<T> grad_output, const Variable<T>&) {
+    return fn(grad_output);
+  };
+  return detail::record<T>(std::move(name), std::move(output), std::move(inputs), saves, std::move(on_variables));
+}
+
+#define TG_FUNCTIONS(T)                                                                                      \
+  template bool will_record<T>(const std::vector<Variable<T>>&);                                            \
+  template detail::Saves detail::saves_all_inputs<T>(const std::vector<Variable<T>>&);                      \
+  template Variable<T> detail::record<T>(std::string, Tensor<T>, std::vector<Variable<T>>, const detail::Saves&,    \
+                                         detail::OpBackward<T>, bool);                                            \
+  template Variable<T> record_op<T>(std::string, Tensor<T>, std::vector<Variable<T>>, BackwardFn<T>);       \
+  template Variable<T> record_differentiable_op<T>(std::string, Tensor<T>, std::vector<Variable<T>>,        \
+                                                   DifferentiableBackwardFn<T>);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg

@@ -1,47 +1,21 @@
 #include "variable.hpp"
 
+#include <atomic>
 #include <stdexcept>
 
 #include "detail/engine.hpp"
+#include "detail/graph.hpp"
+#include "detail/instantiate.hpp"
 #include "errors.hpp"
-#include "tape_stats.hpp"
 
 namespace tg {
 
-namespace detail {
+namespace {
+std::atomic<std::size_t> next_hook_handle{1};
+}  // namespace
 
 template <class T>
-Node<T>::Node(std::vector<Variable<T>> in, ConsumingBackwardFn<T> fn) : inputs(std::move(in)), backward(std::move(fn)) {
-  count_node_created();
-}
-
-// Unlinks the graph below this node one level at a time instead of recursing through
-// destructors: a node that drops the last handle to an input first takes over that input's
-// own inputs, so every destructor that runs finds an empty node.
-template <class T>
-Node<T>::~Node() {
-  std::vector<std::shared_ptr<VariableImpl<T>>> pending;
-  for (auto& v : inputs) pending.push_back(v.impl());
-  inputs.clear();
-  backward = nullptr;  // closures may hold further handles to the same inputs
-  while (!pending.empty()) {
-    std::shared_ptr<VariableImpl<T>> impl = std::move(pending.back());
-    pending.pop_back();
-    if (impl && impl.use_count() == 1 && impl->grad_fn) {
-      Node& below = *impl->grad_fn;
-      for (auto& v : below.inputs) pending.push_back(v.impl());
-      below.inputs.clear();
-      below.backward = nullptr;
-    }
-  }
-  count_node_destroyed();
-}
-
-}  // namespace detail
-
-template <class T>
-Variable<T>::Variable(Tensor<T> value, bool requires_grad)
-    : impl_(std::make_shared<detail::VariableImpl<T>>()) {
+Variable<T>::Variable(Tensor<T> value, bool requires_grad) : impl_(std::make_shared<detail::VariableImpl<T>>()) {
   impl_->value = std::move(value);
   impl_->requires_grad = requires_grad;
 }
@@ -63,7 +37,11 @@ template <class T>
 const Tensor<T>& Variable<T>::value() const& { return checked("value").value; }
 
 template <class T>
-Tensor<T>& Variable<T>::value() & { return checked("value").value; }
+Tensor<T>& Variable<T>::value() & {
+  auto& impl = checked("value");
+  impl.version.fetch_add(1, std::memory_order_relaxed);
+  return impl.value;
+}
 
 template <class T>
 const Tensor<T> Variable<T>::value() && {
@@ -73,19 +51,30 @@ const Tensor<T> Variable<T>::value() && {
 }
 
 template <class T>
-const Tensor<T>& Variable<T>::grad() const {
-  const auto& impl = checked("grad");
+std::uint64_t Variable<T>::version() const { return checked("version").version.load(std::memory_order_relaxed); }
+
+template <class T>
+const Tensor<T>& Variable<T>::grad() const { return grad_variable().impl()->value; }
+
+template <class T>
+Variable<T> Variable<T>::grad_variable() const {
+  auto& impl = checked("grad");
+  std::lock_guard<std::recursive_mutex> lock(impl.mutex);
   if (!impl.grad) {
     throw std::logic_error(fmt::format(
         "Variable::grad: no gradient for this variable of shape {} ({}); call backward() first{}",
         format_shape(impl.value.shape()), impl.requires_grad ? "requires grad" : "does not require grad",
         impl.grad_fn || impl.graph_released ? ", and note that only leaves keep gradients" : ""));
   }
-  return *impl.grad;
+  return from_impl(impl.grad);
 }
 
 template <class T>
-bool Variable<T>::has_grad() const { return impl_ && impl_->grad != nullptr; }
+bool Variable<T>::has_grad() const {
+  if (!impl_) return false;
+  std::lock_guard<std::recursive_mutex> lock(impl_->mutex);
+  return impl_->grad != nullptr;
+}
 
 template <class T>
 bool Variable<T>::requires_grad() const { return impl_ && impl_->requires_grad; }
@@ -119,31 +108,65 @@ T Variable<T>::item() const {
 }
 
 template <class T>
-void Variable<T>::backward(bool retain_graph) {
+void Variable<T>::backward(bool retain_graph, bool create_graph) {
   const auto& v = checked("backward").value;
   if (v.size() != 1) {
     fail("backward", "the output has shape {} ({} elements); backward() without a seed needs a scalar, "
          "so reduce it (sum, mean) or pass a seed gradient of shape {}",
          format_shape(v.shape()), v.size(), format_shape(v.shape()));
   }
-  Tensor<T> seed = xt::ones<T>(v.shape());
-  run_backward(*this, seed, retain_graph);
+  backward(Tensor<T>(xt::ones<T>(v.shape())), retain_graph, create_graph);
 }
 
 template <class T>
-void Variable<T>::backward(const Tensor<T>& seed, bool retain_graph) {
-  run_backward(*this, seed, retain_graph);
+void Variable<T>::backward(const Tensor<T>& seed, bool retain_graph, bool create_graph) {
+  checked("backward");
+  detail::BackwardRequest<T> request;
+  request.roots = {*this};
+  request.seeds = {Variable<T>(seed)};
+  request.retain_graph = retain_graph || create_graph;
+  request.create_graph = create_graph;
+  detail::run_backward(request);
 }
 
 template <class T>
 void Variable<T>::zero_grad() {
-  checked("zero_grad").grad.reset();
+  auto& impl = checked("zero_grad");
+  std::lock_guard<std::recursive_mutex> lock(impl.mutex);
+  impl.grad.reset();
 }
 
 template <class T>
 Variable<T> Variable<T>::detach() const {
-  const auto& impl = checked("detach");
-  return Variable(impl.value, false);
+  return Variable(checked("detach").value, false);
+}
+
+template <class T>
+std::size_t Variable<T>::register_hook(std::function<Tensor<T>(const Tensor<T>&)> hook) {
+  auto& impl = checked("register_hook");
+  if (!hook) fail("register_hook", "the hook is empty");
+  if (!impl.requires_grad) {
+    fail("register_hook", "the variable of shape {} does not require grad, so no gradient will reach a hook",
+         format_shape(impl.value.shape()));
+  }
+  const std::size_t handle = next_hook_handle++;
+  std::lock_guard<std::recursive_mutex> lock(impl.mutex);
+  impl.hooks.push_back({handle, std::move(hook)});
+  return handle;
+}
+
+template <class T>
+void Variable<T>::remove_hook(std::size_t handle) {
+  auto& impl = checked("remove_hook");
+  std::lock_guard<std::recursive_mutex> lock(impl.mutex);
+  for (auto it = impl.hooks.begin(); it != impl.hooks.end(); ++it) {
+    if (it->handle == handle) {
+      impl.hooks.erase(it);
+      return;
+    }
+  }
+  fail("remove_hook", "no hook with handle {} on this variable of shape {} (removed already?)", handle,
+       format_shape(impl.value.shape()));
 }
 
 // From the graph, not from the op's name, which may be empty: a released op output stays a non-leaf.
@@ -162,9 +185,6 @@ const std::string& Variable<T>::name() const { return checked("name").name; }
 template <class T>
 void Variable<T>::set_name(std::string name) { checked("set_name").name = std::move(name); }
 
-template class Variable<float>;
-template class Variable<double>;
-template struct detail::Node<float>;
-template struct detail::Node<double>;
+TG_INSTANTIATE_CLASS(Variable)
 
 }  // namespace tg

@@ -1,6 +1,8 @@
 // Variable<T>: a cheap, shared handle to a value, its gradient and the op that produced it.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -10,48 +12,9 @@
 
 namespace tg {
 
-template <class T>
-class Variable;
-
-// Turns the gradient of an op's output into one gradient per input (empty where not needed).
-template <class T>
-using BackwardFn = std::function<std::vector<Tensor<T>>(const Tensor<T>& grad_output)>;
-
 namespace detail {
-
-// The library's own ops may take the output's gradient by value instead: the engine drops it
-// right after the call, so an elementwise backward can write its result into it in place.
 template <class T>
-using ConsumingBackwardFn = std::function<std::vector<Tensor<T>>(Tensor<T>&& grad_output)>;
-
-template <class T>
-struct Node;
-
-// What a Variable handle shares. A leaf has no grad_fn; an op's output owns the Node that made it.
-template <class T>
-struct VariableImpl {
-  Tensor<T> value;
-  std::unique_ptr<Tensor<T>> grad;  // null until a backward reaches this leaf
-  bool requires_grad = false;
-  std::unique_ptr<Node<T>> grad_fn;
-  std::string op;             // name of the op that produced it ("" for a leaf); kept after release
-  std::string name;           // a parameter's name, where a module gave one
-  bool graph_released = false;  // a backward without retain_graph freed the graph below
-};
-
-// One recorded op: its inputs and the closure that back-propagates through it.
-// Destruction is iterative, so a chain of 100,000 ops does not overflow the stack.
-template <class T>
-struct Node {
-  std::vector<Variable<T>> inputs;
-  ConsumingBackwardFn<T> backward;
-
-  Node(std::vector<Variable<T>> in, ConsumingBackwardFn<T> fn);
-  ~Node();
-  Node(const Node&) = delete;
-  Node& operator=(const Node&) = delete;
-};
-
+struct VariableImpl;
 }  // namespace detail
 
 template <class T>
@@ -62,12 +25,20 @@ class Variable {
 
   bool defined() const { return impl_ != nullptr; }
   const Tensor<T>& value() const&;
-  Tensor<T>& value() &;  // in-place edits bypass the tape
+  // Write access: counts as an in-place edit (version() goes up), and a backward that needs the
+  // old value refuses to run. Read through a const handle (std::as_const(v).value()) to avoid that.
+  Tensor<T>& value() &;
   // The value of a temporary (`net(x).value()`) is returned by value, moved out when nothing
   // else shares it, so `const Tensor<T>& y = net(x).value();` cannot dangle. It is const so that
   // writing through a temporary handle (`f().value() = v`), which would be lost, does not compile.
   const Tensor<T> value() &&;
+  // Counts write accesses to the value (PyTorch's _version).
+  std::uint64_t version() const;
+
   const Tensor<T>& grad() const;  // throws if no gradient exists
+  // The accumulated gradient as a Variable; after backward(..., create_graph = true) it carries its
+  // own graph and can be differentiated again. Throws if no gradient exists.
+  Variable grad_variable() const;
   bool has_grad() const;
   bool requires_grad() const;
   void set_requires_grad(bool requires_grad);
@@ -76,10 +47,20 @@ class Variable {
   std::size_t ndim() const;
   T item() const;  // throws unless size() == 1
 
-  void backward(bool retain_graph = false);  // throws unless size() == 1; seed 1
-  void backward(const Tensor<T>& seed, bool retain_graph = false);
+  // Back-propagates from this one-element Variable (seed 1), or from any Variable with a seed of
+  // its shape, accumulating into the leaves' gradients. create_graph records the backward's own
+  // ops, so the gradients can be differentiated again, and keeps the graph (as retain_graph).
+  void backward(bool retain_graph = false, bool create_graph = false);
+  void backward(const Tensor<T>& seed, bool retain_graph = false, bool create_graph = false);
   void zero_grad();  // drops the gradient, like PyTorch's set_to_none
   Variable detach() const;
+
+  // Called with the gradient flowing into this Variable during backward; a returned tensor
+  // replaces it. A Variable's hooks run one at a time, in the order they were registered; on a
+  // leaf they run once its gradient from the whole backward pass is summed, before it accumulates.
+  // Under create_graph a hook that changes the gradient makes it a constant (no graph).
+  std::size_t register_hook(std::function<Tensor<T>(const Tensor<T>&)> hook);
+  void remove_hook(std::size_t handle);  // throws std::invalid_argument for an unknown handle
 
   bool is_leaf() const;            // made by the user, not by an op
   const std::string& op() const;   // the op that produced it, "" for a leaf

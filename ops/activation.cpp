@@ -6,113 +6,151 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include "../core/detail/instantiate.hpp"
 #include "../core/record_op.hpp"
-#include "detail/softmax_kernel.hpp"
-#include "detail/grads.hpp"
 #include "../core/detail/parallel.hpp"
+#include "arithmetic.hpp"
+#include "detail/autograd.hpp"
+#include "detail/elementwise.hpp"
+#include "detail/softmax_kernel.hpp"
+#include "reduce.hpp"
 
 namespace tg {
 namespace {
 
+using detail::Gradients;
+
+// d relu / dx as PyTorch's threshold_backward: g where x > 0, else 0 (so 0 at exactly 0). Its own
+// derivative is itself in g, and zero in x.
 template <class T>
-using Grads = std::vector<Tensor<T>>;
+Variable<T> relu_backward(Variable<T> g, const Variable<T>& x) {
+  const auto zero = [](T v) { return v <= T(0); };
+  const bool recorded = will_record<T>({g, x});
+  Tensor<T> out = detail::take_buffer(recorded ? Variable<T>(g) : std::move(g));
+  detail::zero_where(x.value(), out, zero);  // in place: no new batch-sized buffer per step
+  return detail::record<T>("relu_backward", std::move(out), {recorded ? g : Variable<T>(), x}, detail::saves_inputs({1}),
+                           [x](Variable<T> gg, const Variable<T>&) {
+                             return Gradients<T>{relu_backward(std::move(gg), x), Variable<T>()};
+                           });
+}
 
-// A copy of an op's output for its backward, made only when the op will be recorded.
+// g where x > 0, g * slope elsewhere (so slope at exactly 0, like PyTorch); linear in g.
 template <class T>
-Tensor<T> keep_for_backward(const Tensor<T>& y, const Variable<T>& a) {
-  return will_record<T>({a}) ? y : Tensor<T>();
+Variable<T> leaky_relu_backward(const Variable<T>& g, const Variable<T>& x, T slope) {
+  Tensor<T> out = detail::map2(x.value(), g.value(), [slope](T v, T gv) { return v > T(0) ? gv : gv * slope; });
+  return detail::record<T>("leaky_relu_backward", std::move(out), {g, x}, detail::saves_inputs({1}),
+                           [x, slope](Variable<T> gg, const Variable<T>&) {
+                             return Gradients<T>{leaky_relu_backward(gg, x, slope), Variable<T>()};
+                           });
 }
 
-// out[i] = f(x[i]) over raw buffers: plain loops GCC vectorises at -O3, split over the threads
-// for a large batch.
-template <class T, class F>
-Tensor<T> map(const Tensor<T>& x, F f) {
-  Tensor<T> out = Tensor<T>::from_shape(x.shape());
-  const T* __restrict xp = x.data();
-  T* __restrict op = out.data();
-  detail::parallel_blocks(x.size(), 1, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t i = lo; i < hi; ++i) op[i] = f(xp[i]);
-  });
-  return out;
+// g * y * (1 - y), y = sigmoid(x).
+template <class T>
+Variable<T> sigmoid_backward(const Variable<T>& g, const Variable<T>& y) {
+  const Tensor<T>& yv = y.value();
+  return detail::record<T>("sigmoid_backward", Tensor<T>(g.value() * yv * (T(1) - yv)), {g, y},
+                           detail::saves_inputs({0, 1}), [g, y](Variable<T> u, const Variable<T>&) {
+                             return Gradients<T>{g.requires_grad() ? sigmoid_backward(u, y) : Variable<T>(),
+                                                 y.requires_grad() ? u * g * (T(1) - y * T(2)) : Variable<T>()};
+                           });
 }
 
-// out[i] = f(x[i], g[i]): the backward of an elementwise op from its input and the output gradient.
-template <class T, class F>
-Tensor<T> map2(const Tensor<T>& x, const Tensor<T>& g, F f) {
-  Tensor<T> out = Tensor<T>::from_shape(x.shape());
-  const T* __restrict xp = x.data();
-  const T* __restrict gp = g.data();
-  T* __restrict op = out.data();
-  detail::parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t i = lo; i < hi; ++i) op[i] = f(xp[i], gp[i]);
-  });
-  return out;
+// g * (1 - y^2), y = tanh(x).
+template <class T>
+Variable<T> tanh_backward(const Variable<T>& g, const Variable<T>& y) {
+  const Tensor<T>& yv = y.value();
+  return detail::record<T>("tanh_backward", Tensor<T>(g.value() * (T(1) - yv * yv)), {g, y},
+                           detail::saves_inputs({0, 1}), [g, y](Variable<T> u, const Variable<T>&) {
+                             return Gradients<T>{g.requires_grad() ? tanh_backward(u, y) : Variable<T>(),
+                                                 y.requires_grad() ? u * g * y * T(-2) : Variable<T>()};
+                           });
 }
 
-// g[i] = 0 where zero(x[i]), in place: the backward of a piecewise-identity op.
-template <class T, class F>
-void mask_in_place(const Tensor<T>& x, Tensor<T>& g, F zero) {
-  const T* __restrict xp = x.data();
-  T* __restrict gp = g.data();
-  detail::parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t i = lo; i < hi; ++i) gp[i] = zero(xp[i]) ? T(0) : gp[i];
-  });
+// g where x > 0, g * alpha * exp(x) elsewhere (so alpha at exactly 0, like PyTorch's elu_backward).
+template <class T>
+Variable<T> elu_backward(const Variable<T>& g, const Variable<T>& x, T alpha) {
+  const Tensor<T>& xv = x.value();
+  Tensor<T> out = xt::where(xv > T(0), g.value(), g.value() * alpha * xt::exp(xv));
+  return detail::record<T>("elu_backward", std::move(out), {g, x}, detail::saves_inputs({0, 1}),
+                           [g, x, alpha](Variable<T> u, const Variable<T>&) {
+                             Variable<T> gx;
+                             if (x.requires_grad()) {  // d/dx (g * alpha * exp(x)) where x <= 0, 0 elsewhere
+                               const Tensor<T> negative = xt::cast<T>(x.value() <= T(0));
+                               gx = u * g * detail::constant<T>(negative) * (exp(x) * alpha);
+                             }
+                             return Gradients<T>{g.requires_grad() ? elu_backward(u, x, alpha) : Variable<T>(), gx};
+                           });
+}
+
+// y * (g - sum(g * y)) along the axis, y = softmax(x).
+template <class T>
+Variable<T> softmax_backward(const Variable<T>& g, const Variable<T>& y, int axis) {
+  const detail::AxisLayout layout = detail::axis_layout("softmax", y.shape(), axis);
+  Tensor<T> out = Tensor<T>::from_shape(y.value().shape());
+  detail::softmax_backward(y.value().data(), g.value().data(), out.data(), layout);
+  return detail::record<T>("softmax_backward", std::move(out), {g, y}, detail::saves_inputs({0, 1}),
+                           [g, y, axis](Variable<T> u, const Variable<T>&) {
+                             Variable<T> gy;
+                             if (y.requires_grad()) {  // u * (g - sum(g y)) - g * sum(u y)
+                               gy = u * (g - sum(g * y, {axis}, true)) - g * sum(u * y, {axis}, true);
+                             }
+                             return Gradients<T>{g.requires_grad() ? softmax_backward(u, y, axis) : Variable<T>(), gy};
+                           });
+}
+
+// g - exp(y) * sum(g) along the axis, y = log_softmax(x).
+template <class T>
+Variable<T> log_softmax_backward(const Variable<T>& g, const Variable<T>& y, int axis) {
+  const detail::AxisLayout layout = detail::axis_layout("log_softmax", y.shape(), axis);
+  Tensor<T> out = Tensor<T>::from_shape(y.value().shape());
+  detail::log_softmax_backward(y.value().data(), g.value().data(), out.data(), layout);
+  return detail::record<T>("log_softmax_backward", std::move(out), {g, y}, detail::saves_inputs({0, 1}),
+                           [g, y, axis](Variable<T> u, const Variable<T>&) {
+                             const Variable<T> gy = y.requires_grad() ? -(u * exp(y) * sum(g, {axis}, true)) : Variable<T>();
+                             return Gradients<T>{g.requires_grad() ? log_softmax_backward(u, y, axis) : Variable<T>(), gy};
+                           });
 }
 
 }  // namespace
 
 template <class T>
 Variable<T> sigmoid(const Variable<T>& a) {
-  const Tensor<T>& x = a.value();
-  // e = exp(-|x|) never overflows; sigmoid is 1/(1+e) for x >= 0 and e/(1+e) below, which keeps
-  // tiny values for very negative x instead of rounding them to 0.
-  Tensor<T> y = xt::exp(-xt::abs(x));
-  xt::noalias(y) = xt::where(x >= T(0), T(1), y) / (T(1) + y);
-  Tensor<T> saved = keep_for_backward(y, a);
-  return record_op<T>("sigmoid", std::move(y), {a}, [y = std::move(saved)](const Tensor<T>& g) {
-    return detail::single_grad<T>(Tensor<T>(g * y * (T(1) - y)));
-  });
+  Tensor<T> y = detail::stable_sigmoid(a.value());
+  return detail::record<T>("sigmoid", std::move(y), {a}, detail::saves_output(),
+                           [](Variable<T> g, const Variable<T>& out) { return detail::single(sigmoid_backward(g, out)); });
 }
 
 template <class T>
 Variable<T> tanh(const Variable<T>& a) {
-  Tensor<T> y = xt::tanh(a.value());
-  Tensor<T> saved = keep_for_backward(y, a);
-  return record_op<T>("tanh", std::move(y), {a}, [y = std::move(saved)](const Tensor<T>& g) {
-    return detail::single_grad<T>(Tensor<T>(g * (T(1) - y * y)));
-  });
+  return detail::record<T>("tanh", Tensor<T>(xt::tanh(a.value())), {a}, detail::saves_output(),
+                           [](Variable<T> g, const Variable<T>& out) { return detail::single(tanh_backward(g, out)); });
 }
 
 template <class T>
 Variable<T> relu(const Variable<T>& a) {
   // `x < 0 ? 0 : x` lets NaN through, as PyTorch's relu does.
-  Tensor<T> y = map(a.value(), [](T v) { return v < T(0) ? T(0) : v; });
-  return detail::record_consuming_op<T>("relu", std::move(y), {a}, [a](Tensor<T>&& g) {
-    // PyTorch's threshold_backward: x <= 0 ? 0 : g, so the gradient at exactly 0 is 0. Written
-    // into g itself, which the engine hands over: no new batch-sized buffer per step.
-    mask_in_place(a.value(), g, [](T v) { return v <= T(0); });
-    return detail::single_grad<T>(std::move(g));
-  });
+  Tensor<T> y = detail::map(a.value(), [](T v) { return v < T(0) ? T(0) : v; });
+  return detail::record<T>("relu", std::move(y), {a}, detail::saves_inputs({0}),
+                           [a](Variable<T> g, const Variable<T>&) { return detail::single(relu_backward(std::move(g), a)); });
 }
 
 template <class T>
 Variable<T> leaky_relu(const Variable<T>& a, Scalar<T> slope) {
-  Tensor<T> y = map(a.value(), [slope](T v) { return v > T(0) ? v : v * slope; });
-  return record_op<T>("leaky_relu", std::move(y), {a}, [a, slope](const Tensor<T>& g) {
-    // PyTorch: x > 0 ? g : g * slope, so the gradient at exactly 0 is slope.
-    return detail::single_grad<T>(map2(a.value(), g, [slope](T v, T gv) { return v > T(0) ? gv : gv * slope; }));
-  });
+  Tensor<T> y = detail::map(a.value(), [slope](T v) { return v > T(0) ? v : v * slope; });
+  return detail::record<T>("leaky_relu", std::move(y), {a}, detail::saves_inputs({0}),
+                           [a, slope](Variable<T> g, const Variable<T>&) {
+                             return detail::single(leaky_relu_backward(g, a, T(slope)));
+                           });
 }
 
 template <class T>
 Variable<T> elu(const Variable<T>& a, Scalar<T> alpha) {
   const Tensor<T>& x = a.value();
   Tensor<T> y = xt::where(x > T(0), x, alpha * xt::expm1(x));
-  return record_op<T>("elu", std::move(y), {a}, [a, alpha](const Tensor<T>& g) {
-    // PyTorch's elu_backward: x <= 0 ? g * alpha * exp(x) : g, so the gradient at exactly 0 is alpha.
-    const Tensor<T>& x = a.value();
-    return detail::single_grad<T>(Tensor<T>(xt::where(x > T(0), g, g * alpha * xt::exp(x))));
-  });
+  return detail::record<T>("elu", std::move(y), {a}, detail::saves_inputs({0}),
+                           [a, alpha](Variable<T> g, const Variable<T>&) {
+                             return detail::single(elu_backward(g, a, T(alpha)));
+                           });
 }
 
 template <class T>
@@ -121,12 +159,10 @@ Variable<T> softmax(const Variable<T>& a, int axis) {
   const detail::AxisLayout layout = detail::axis_layout("softmax", shape_of(x), axis);
   Tensor<T> y = Tensor<T>::from_shape(x.shape());
   detail::softmax_forward(x.data(), y.data(), layout);
-  Tensor<T> saved = keep_for_backward(y, a);
-  return record_op<T>("softmax", std::move(y), {a}, [y = std::move(saved), layout](const Tensor<T>& g) {
-    Tensor<T> gx = Tensor<T>::from_shape(g.shape());
-    detail::softmax_backward(y.data(), g.data(), gx.data(), layout);
-    return detail::single_grad<T>(std::move(gx));
-  });
+  return detail::record<T>("softmax", std::move(y), {a}, detail::saves_output(),
+                           [axis](Variable<T> g, const Variable<T>& out) {
+                             return detail::single(softmax_backward(g, out, axis));
+                           });
 }
 
 template <class T>
@@ -135,28 +171,20 @@ Variable<T> log_softmax(const Variable<T>& a, int axis) {
   const detail::AxisLayout layout = detail::axis_layout("log_softmax", shape_of(x), axis);
   Tensor<T> y = Tensor<T>::from_shape(x.shape());
   detail::log_softmax_forward(x.data(), y.data(), layout);
-  Tensor<T> saved = keep_for_backward(y, a);
-  return record_op<T>("log_softmax", std::move(y), {a}, [y = std::move(saved), layout](const Tensor<T>& g) {
-    Tensor<T> gx = Tensor<T>::from_shape(g.shape());
-    detail::log_softmax_backward(y.data(), g.data(), gx.data(), layout);
-    return detail::single_grad<T>(std::move(gx));
-  });
+  return detail::record<T>("log_softmax", std::move(y), {a}, detail::saves_output(),
+                           [axis](Variable<T> g, const Variable<T>& out) {
+                             return detail::single(log_softmax_backward(g, out, axis));
+                           });
 }
 
-// Explicit instantiations: the library provides every op for float and double.
-template Variable<float> sigmoid(const Variable<float>&);
-template Variable<float> tanh(const Variable<float>&);
-template Variable<float> relu(const Variable<float>&);
-template Variable<float> leaky_relu(const Variable<float>&, Scalar<float>);
-template Variable<float> elu(const Variable<float>&, Scalar<float>);
-template Variable<float> softmax(const Variable<float>&, int);
-template Variable<float> log_softmax(const Variable<float>&, int);
-template Variable<double> sigmoid(const Variable<double>&);
-template Variable<double> tanh(const Variable<double>&);
-template Variable<double> relu(const Variable<double>&);
-template Variable<double> leaky_relu(const Variable<double>&, Scalar<double>);
-template Variable<double> elu(const Variable<double>&, Scalar<double>);
-template Variable<double> softmax(const Variable<double>&, int);
-template Variable<double> log_softmax(const Variable<double>&, int);
+#define TG_FUNCTIONS(T)                                          \
+  template Variable<T> sigmoid(const Variable<T>&);              \
+  template Variable<T> tanh(const Variable<T>&);                 \
+  template Variable<T> relu(const Variable<T>&);                 \
+  template Variable<T> leaky_relu(const Variable<T>&, Scalar<T>); \
+  template Variable<T> elu(const Variable<T>&, Scalar<T>);        \
+  template Variable<T> softmax(const Variable<T>&, int);         \
+  template Variable<T> log_softmax(const Variable<T>&, int);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg

@@ -2,154 +2,143 @@
 
 #include <xtensor/xmath.hpp>
 
-#include "../core/record_op.hpp"
+#include "../core/detail/instantiate.hpp"
+#include "detail/autograd.hpp"
 #include "detail/broadcast.hpp"
-#include "detail/grads.hpp"
 
 namespace tg {
 namespace {
 
-template <class T>
-using Grads = std::vector<Tensor<T>>;
+using detail::Gradients;
+using detail::sum_to;
 
 template <class T>
 Variable<T> constant(T s) {
-  return Variable<T>(Tensor<T>(s));
+  return detail::constant<T>(Tensor<T>(s));
 }
 
-// Records a broadcasting binary op. `grads(g)` returns the gradients at the broadcast shape
-// (only those whose flag is set are used); they are folded back to each input's shape here.
+// Records a broadcasting binary op. `grads(g)` gives the gradients at the broadcast shape (only
+// those that are needed); they are summed back to each input's shape here.
 template <class T, class Value, class GradFn>
-Variable<T> binary(const char* name, const Variable<T>& a, const Variable<T>& b, Value value, GradFn grads) {
-  broadcast_shapes(name, a.shape(), b.shape());
+Variable<T> binary(const char* name, const Variable<T>& a, const Variable<T>& b, detail::Saves saves, Value value,
+                   GradFn grads) {
+  detail::broadcast_shapes(name, a.shape(), b.shape());
   Tensor<T> out = value(a.value(), b.value());
-  return record_op<T>(name, std::move(out), {a, b}, [a, b, grads](const Tensor<T>& g) {
-    auto [ga, gb] = grads(g, a.requires_grad(), b.requires_grad());
-    Grads<T> result(2);
-    if (a.requires_grad()) result[0] = unbroadcast<T>(ga, a.shape());
-    if (b.requires_grad()) result[1] = unbroadcast<T>(gb, b.shape());
-    return result;
+  return detail::record<T>(name, std::move(out), {a, b}, saves, [a, b, grads](Variable<T> g, const Variable<T>&) {
+    const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+    auto [ga, gb] = grads(g, need_a, need_b);
+    return Gradients<T>{need_a ? sum_to(ga, a.shape()) : Variable<T>(), need_b ? sum_to(gb, b.shape()) : Variable<T>()};
   });
 }
+
+template <class T>
+using Pair = std::pair<Variable<T>, Variable<T>>;
 
 }  // namespace
 
 template <class T>
 Variable<T> operator+(const Variable<T>& a, const Variable<T>& b) {
-  return binary<T>("add", a, b, [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x + y); },
-                   [](const Tensor<T>& g, bool, bool) { return std::pair<Tensor<T>, Tensor<T>>{g, g}; });
+  return binary<T>("add", a, b, detail::saves_nothing(), [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x + y); },
+                   [](const Variable<T>& g, bool, bool) { return Pair<T>{g, g}; });
 }
 
 template <class T>
 Variable<T> operator-(const Variable<T>& a, const Variable<T>& b) {
-  return binary<T>("sub", a, b, [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x - y); },
-                   [](const Tensor<T>& g, bool, bool need_b) {
-                     return std::pair<Tensor<T>, Tensor<T>>{g, need_b ? Tensor<T>(-g) : Tensor<T>()};
-                   });
+  return binary<T>("sub", a, b, detail::saves_nothing(), [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x - y); },
+                   [](const Variable<T>& g, bool, bool need_b) { return Pair<T>{g, need_b ? -g : Variable<T>()}; });
 }
 
 template <class T>
 Variable<T> operator*(const Variable<T>& a, const Variable<T>& b) {
-  return binary<T>("mul", a, b, [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x * y); },
-                   [a, b](const Tensor<T>& g, bool need_a, bool need_b) {
-                     return std::pair<Tensor<T>, Tensor<T>>{need_a ? Tensor<T>(g * b.value()) : Tensor<T>(),
-                                                            need_b ? Tensor<T>(g * a.value()) : Tensor<T>()};
+  return binary<T>("mul", a, b, detail::saves_inputs({0, 1}),
+                   [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x * y); },
+                   [a, b](const Variable<T>& g, bool need_a, bool need_b) {
+                     return Pair<T>{need_a ? g * b : Variable<T>(), need_b ? g * a : Variable<T>()};
                    });
 }
 
 template <class T>
 Variable<T> operator/(const Variable<T>& a, const Variable<T>& b) {
-  return binary<T>("div", a, b, [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x / y); },
-                   [a, b](const Tensor<T>& g, bool need_a, bool need_b) {
-                     const Tensor<T>& y = b.value();
-                     return std::pair<Tensor<T>, Tensor<T>>{
-                         need_a ? Tensor<T>(g / y) : Tensor<T>(),
-                         need_b ? Tensor<T>(-g * a.value() / (y * y)) : Tensor<T>()};
+  return binary<T>("div", a, b, detail::saves_inputs({0, 1}),
+                   [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x / y); },
+                   [a, b](const Variable<T>& g, bool need_a, bool need_b) {
+                     const Variable<T> ga = g / b;  // d(a/b)/db = -(a/b)/b, so gb = -ga * a / b
+                     return Pair<T>{need_a ? ga : Variable<T>(), need_b ? -(ga * a / b) : Variable<T>()};
                    });
 }
 
 template <class T>
 Variable<T> operator-(const Variable<T>& a) {
-  return record_op<T>("neg", Tensor<T>(-a.value()), {a}, [](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(-g)); });
+  return detail::record<T>("neg", Tensor<T>(-a.value()), {a}, detail::saves_nothing(),
+                           [](Variable<T> g, const Variable<T>&) { return detail::single(-g); });
 }
 
-template <class T> Variable<T> operator+(const Variable<T>& a, Scalar<T> s) { return a + constant(s); }
-template <class T> Variable<T> operator+(Scalar<T> s, const Variable<T>& a) { return constant(s) + a; }
-template <class T> Variable<T> operator-(const Variable<T>& a, Scalar<T> s) { return a - constant(s); }
-template <class T> Variable<T> operator-(Scalar<T> s, const Variable<T>& a) { return constant(s) - a; }
-template <class T> Variable<T> operator*(const Variable<T>& a, Scalar<T> s) { return a * constant(s); }
-template <class T> Variable<T> operator*(Scalar<T> s, const Variable<T>& a) { return constant(s) * a; }
-template <class T> Variable<T> operator/(const Variable<T>& a, Scalar<T> s) { return a / constant(s); }
-template <class T> Variable<T> operator/(Scalar<T> s, const Variable<T>& a) { return constant(s) / a; }
+template <class T> Variable<T> operator+(const Variable<T>& a, Scalar<T> s) { return a + constant<T>(s); }
+template <class T> Variable<T> operator+(Scalar<T> s, const Variable<T>& a) { return constant<T>(s) + a; }
+template <class T> Variable<T> operator-(const Variable<T>& a, Scalar<T> s) { return a - constant<T>(s); }
+template <class T> Variable<T> operator-(Scalar<T> s, const Variable<T>& a) { return constant<T>(s) - a; }
+template <class T> Variable<T> operator*(const Variable<T>& a, Scalar<T> s) { return a * constant<T>(s); }
+template <class T> Variable<T> operator*(Scalar<T> s, const Variable<T>& a) { return constant<T>(s) * a; }
+template <class T> Variable<T> operator/(const Variable<T>& a, Scalar<T> s) { return a / constant<T>(s); }
+template <class T> Variable<T> operator/(Scalar<T> s, const Variable<T>& a) { return constant<T>(s) / a; }
 
 template <class T>
 Variable<T> pow(const Variable<T>& a, Scalar<T> p) {
-  return record_op<T>("pow", Tensor<T>(xt::pow(a.value(), p)), {a}, [a, p](const Tensor<T>& g) {
-    if (p == T(0)) return detail::single_grad<T>(Tensor<T>(xt::zeros<T>(g.shape())));  // PyTorch: d/dx x^0 = 0, even at 0
-    return detail::single_grad<T>(Tensor<T>(g * p * xt::pow(a.value(), p - T(1))));
-  });
+  return detail::record<T>("pow", Tensor<T>(xt::pow(a.value(), p)), {a}, detail::saves_inputs({0}),
+                           [a, p](Variable<T> g, const Variable<T>&) {
+                             // PyTorch: d/dx x^0 = 0, even at 0.
+                             if (p == T(0)) return detail::single(detail::constant<T>(xt::zeros<T>(a.shape())));
+                             return detail::single(g * (pow(a, p - T(1)) * p));
+                           });
 }
 
 template <class T>
 Variable<T> exp(const Variable<T>& a) {
-  Tensor<T> y = xt::exp(a.value());
-  return record_op<T>("exp", y, {a}, [y](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(g * y)); });
+  return detail::record<T>("exp", Tensor<T>(xt::exp(a.value())), {a}, detail::saves_output(),
+                           [](Variable<T> g, const Variable<T>& y) { return detail::single(g * y); });
 }
 
 template <class T>
 Variable<T> log(const Variable<T>& a) {
-  return record_op<T>("log", Tensor<T>(xt::log(a.value())), {a},
-                      [a](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(g / a.value())); });
+  return detail::record<T>("log", Tensor<T>(xt::log(a.value())), {a}, detail::saves_inputs({0}),
+                           [a](Variable<T> g, const Variable<T>&) { return detail::single(g / a); });
 }
 
 template <class T>
 Variable<T> sqrt(const Variable<T>& a) {
-  Tensor<T> y = xt::sqrt(a.value());
-  return record_op<T>("sqrt", y, {a}, [y](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(g / (T(2) * y))); });
+  return detail::record<T>("sqrt", Tensor<T>(xt::sqrt(a.value())), {a}, detail::saves_output(),
+                           [](Variable<T> g, const Variable<T>& y) { return detail::single(g / (y * T(2))); });
 }
 
 template <class T>
 Variable<T> abs(const Variable<T>& a) {
-  return record_op<T>("abs", Tensor<T>(xt::abs(a.value())), {a},
-                      [a](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(g * xt::sign(a.value()))); });
+  return detail::record<T>("abs", Tensor<T>(xt::abs(a.value())), {a}, detail::saves_inputs({0}),
+                           [a](Variable<T> g, const Variable<T>&) {
+                             // sign(0) = 0: the gradient at the kink is 0, like PyTorch; a constant, so
+                             // the second derivative is 0 too.
+                             return detail::single(g * detail::constant<T>(xt::sign(a.value())));
+                           });
 }
 
-// Explicit instantiations: the library provides every op for float and double.
-template Variable<float> operator+(const Variable<float>&, const Variable<float>&);
-template Variable<float> operator-(const Variable<float>&, const Variable<float>&);
-template Variable<float> operator*(const Variable<float>&, const Variable<float>&);
-template Variable<float> operator/(const Variable<float>&, const Variable<float>&);
-template Variable<float> operator-(const Variable<float>&);
-template Variable<float> operator+(const Variable<float>&, Scalar<float>);
-template Variable<float> operator+(Scalar<float>, const Variable<float>&);
-template Variable<float> operator-(const Variable<float>&, Scalar<float>);
-template Variable<float> operator-(Scalar<float>, const Variable<float>&);
-template Variable<float> operator*(const Variable<float>&, Scalar<float>);
-template Variable<float> operator*(Scalar<float>, const Variable<float>&);
-template Variable<float> operator/(const Variable<float>&, Scalar<float>);
-template Variable<float> operator/(Scalar<float>, const Variable<float>&);
-template Variable<float> pow(const Variable<float>&, Scalar<float>);
-template Variable<float> exp(const Variable<float>&);
-template Variable<float> log(const Variable<float>&);
-template Variable<float> sqrt(const Variable<float>&);
-template Variable<float> abs(const Variable<float>&);
-template Variable<double> operator+(const Variable<double>&, const Variable<double>&);
-template Variable<double> operator-(const Variable<double>&, const Variable<double>&);
-template Variable<double> operator*(const Variable<double>&, const Variable<double>&);
-template Variable<double> operator/(const Variable<double>&, const Variable<double>&);
-template Variable<double> operator-(const Variable<double>&);
-template Variable<double> operator+(const Variable<double>&, Scalar<double>);
-template Variable<double> operator+(Scalar<double>, const Variable<double>&);
-template Variable<double> operator-(const Variable<double>&, Scalar<double>);
-template Variable<double> operator-(Scalar<double>, const Variable<double>&);
-template Variable<double> operator*(const Variable<double>&, Scalar<double>);
-template Variable<double> operator*(Scalar<double>, const Variable<double>&);
-template Variable<double> operator/(const Variable<double>&, Scalar<double>);
-template Variable<double> operator/(Scalar<double>, const Variable<double>&);
-template Variable<double> pow(const Variable<double>&, Scalar<double>);
-template Variable<double> exp(const Variable<double>&);
-template Variable<double> log(const Variable<double>&);
-template Variable<double> sqrt(const Variable<double>&);
-template Variable<double> abs(const Variable<double>&);
+#define TG_FUNCTIONS(T)                                                   \
+  template Variable<T> operator+(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> operator-(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> operator*(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> operator/(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> operator-(const Variable<T>&);                     \
+  template Variable<T> operator+(const Variable<T>&, Scalar<T>);          \
+  template Variable<T> operator+(Scalar<T>, const Variable<T>&);          \
+  template Variable<T> operator-(const Variable<T>&, Scalar<T>);          \
+  template Variable<T> operator-(Scalar<T>, const Variable<T>&);          \
+  template Variable<T> operator*(const Variable<T>&, Scalar<T>);          \
+  template Variable<T> operator*(Scalar<T>, const Variable<T>&);          \
+  template Variable<T> operator/(const Variable<T>&, Scalar<T>);          \
+  template Variable<T> operator/(Scalar<T>, const Variable<T>&);          \
+  template Variable<T> pow(const Variable<T>&, Scalar<T>);                \
+  template Variable<T> exp(const Variable<T>&);                           \
+  template Variable<T> log(const Variable<T>&);                           \
+  template Variable<T> sqrt(const Variable<T>&);                          \
+  template Variable<T> abs(const Variable<T>&);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg

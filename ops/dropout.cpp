@@ -7,8 +7,9 @@
 #include <xtensor/xoperation.hpp>
 
 #include "../core/errors.hpp"
-#include "../core/record_op.hpp"
-#include "detail/grads.hpp"
+#include "../core/detail/instantiate.hpp"
+#include "arithmetic.hpp"
+#include "detail/autograd.hpp"
 
 namespace tg {
 
@@ -39,12 +40,14 @@ Variable<T> dropout(const Variable<T>& a, Scalar<T> p, bool training, Generator&
     }
   }
   Tensor<T> y = x * mask;
-  return record_op<T>("dropout", std::move(y), {a}, [mask = std::move(mask)](const Tensor<T>& g) {
-    return detail::single_grad<T>(Tensor<T>(g * mask));
-  });
+  // The mask is the op's own (drawn here, never seen outside), so it is kept as a constant.
+  return detail::record<T>("dropout", std::move(y), {a}, detail::saves_nothing(),
+                           [mask = detail::constant<T>(std::move(mask))](Variable<T> g, const Variable<T>&) {
+                             return detail::single(g * mask);
+                           });
 }
 
-template Variable<float> dropout(const Variable<float>&, Scalar<float>, bool, Generator&);
-template Variable<double> dropout(const Variable<double>&, Scalar<double>, bool, Generator&);
+#define TG_FUNCTIONS(T) template Variable<T> dropout(const Variable<T>&, Scalar<T>, bool, Generator&);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg

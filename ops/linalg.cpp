@@ -2,40 +2,77 @@
 
 #include <algorithm>
 
-#include "../core/errors.hpp"
-#include "../core/record_op.hpp"
-#include "detail/gemm.hpp"
+#include "../core/detail/instantiate.hpp"
 #include "../core/detail/parallel.hpp"
+#include "../core/errors.hpp"
+#include "detail/autograd.hpp"
+#include "detail/broadcast.hpp"
+#include "detail/gemm.hpp"
+#include "detail/linalg_backward.hpp"
+#include "shape.hpp"
 
 namespace tg {
+namespace {
 
-using detail::gemm;
+using detail::Gradients;
+
+std::size_t rows_of(const Shape& s) {
+  std::size_t n = 1;
+  for (std::size_t d = 0; d + 1 < s.size(); ++d) n *= s[d];
+  return n;
+}
+
+// `v` under `shape` when it is not already (the same elements).
+template <class T>
+Variable<T> as_shape(Variable<T> v, const Shape& shape) {
+  return v.shape() == shape ? v : reshape(v, shape);
+}
+
+}  // namespace
+
+namespace detail {
+
+// op(A)·op(B) with A, B the operands seen as matrices (every dimension but the last merged into
+// rows), op a transpose where the flag says: one GEMM with BLAS's transpose flags, never a copy.
+// The result keeps a's leading dimensions when a is not transposed, else is (M, N).
+template <class T>
+Variable<T> mm(const char* name, const Variable<T>& a, const Variable<T>& b, bool ta, bool tb) {
+  const Shape as = a.shape(), bs = b.shape();
+  const std::size_t a_rows = rows_of(as), a_cols = as.back(), b_rows = rows_of(bs), b_cols = bs.back();
+  const std::size_t M = ta ? a_cols : a_rows, K = ta ? a_rows : a_cols;
+  const std::size_t N = tb ? b_rows : b_cols, Kb = tb ? b_cols : b_rows;
+  if (K != Kb) fail(name, "inner dimensions differ: {} x {}", format_shape(as), format_shape(bs));
+  Shape out_shape{M, N};
+  if (!ta) {
+    out_shape.assign(as.begin(), as.end());
+    out_shape.back() = N;
+  }
+  Tensor<T> y = Tensor<T>::from_shape(out_shape);
+  gemm<T>(ta, tb, M, N, K, T(1), a.value().data(), a_cols, b.value().data(), b_cols, T(0), y.data(), N);
+  return record<T>(name, std::move(y), {a, b}, saves_inputs({0, 1}),
+                   [a, b, ta, tb](Variable<T> g, const Variable<T>&) {
+                     Gradients<T> grads(2);
+                     if (a.requires_grad()) {  // d op(A) = G · op(B)ᵀ
+                       grads[0] = as_shape(ta ? mm("matmul_backward", b, g, tb, true) : mm("matmul_backward", g, b, false, !tb),
+                                           a.shape());
+                     }
+                     if (b.requires_grad()) {  // d op(B) = op(A)ᵀ · G
+                       grads[1] = as_shape(tb ? mm("matmul_backward", g, a, true, ta) : mm("matmul_backward", a, g, !ta, false),
+                                           b.shape());
+                     }
+                     return grads;
+                   });
+}
+
+}  // namespace detail
 
 template <class T>
 Variable<T> matmul(const Variable<T>& a, const Variable<T>& b) {
-  const Tensor<T>& av = a.value();
-  const Tensor<T>& bv = b.value();
-  if (av.dimension() != 2 || bv.dimension() != 2) {
-    fail("matmul", "expects two 2-D matrices, got {} x {}", format_shape(av.shape()), format_shape(bv.shape()));
+  const Shape as = a.shape(), bs = b.shape();
+  if (as.size() != 2 || bs.size() != 2) {
+    fail("matmul", "expects two 2-D matrices, got {} x {}", format_shape(as), format_shape(bs));
   }
-  const std::size_t M = av.shape()[0], K = av.shape()[1], N = bv.shape()[1];
-  if (bv.shape()[0] != K) {
-    fail("matmul", "inner dimensions differ: {} x {}", format_shape(av.shape()), format_shape(bv.shape()));
-  }
-  Tensor<T> y = Tensor<T>::from_shape({M, N});
-  gemm<T>(false, false, M, N, K, T(1), av.data(), K, bv.data(), N, T(0), y.data(), N);
-  return record_op<T>("matmul", std::move(y), {a, b}, [a, b, M, N, K](const Tensor<T>& g) {
-    std::vector<Tensor<T>> grads(2);
-    if (a.requires_grad()) {  // dA (M, K) = dY (M, N) · Bᵀ
-      grads[0] = Tensor<T>::from_shape({M, K});
-      gemm<T>(false, true, M, K, N, T(1), g.data(), N, b.value().data(), N, T(0), grads[0].data(), K);
-    }
-    if (b.requires_grad()) {  // dB (K, N) = Aᵀ · dY
-      grads[1] = Tensor<T>::from_shape({K, N});
-      gemm<T>(true, false, K, N, M, T(1), a.value().data(), K, g.data(), N, T(0), grads[1].data(), N);
-    }
-    return grads;
-  });
+  return detail::mm<T>("matmul", a, b, false, false);
 }
 
 template <class T>
@@ -53,9 +90,8 @@ Variable<T> linear(const Variable<T>& x, const Variable<T>& w, const Variable<T>
     fail("linear", "bias has shape {} but weight {} needs ({},)", format_shape(b.value().shape()),
          format_shape(wv.shape()), out);
   }
-  std::size_t n_rows = 1;  // the product of x's leading dimensions
-  for (std::size_t d = 0; d + 1 < xv.dimension(); ++d) n_rows *= xv.shape()[d];
-  Shape y_shape(xv.shape().begin(), xv.shape().end());
+  const std::size_t n_rows = rows_of(shape_of(xv));
+  Shape y_shape = shape_of(xv);
   y_shape.back() = out;
   Tensor<T> y = Tensor<T>::from_shape(y_shape);
   T beta = T(0);
@@ -67,34 +103,21 @@ Variable<T> linear(const Variable<T>& x, const Variable<T>& w, const Variable<T>
     });
     beta = T(1);
   }
-  gemm<T>(false, true, n_rows, out, in, T(1), xv.data(), in, wv.data(), in, beta, y.data(), out);
-  return record_op<T>("linear", std::move(y), {x, w, b}, [x, w, b, n_rows, in, out](const Tensor<T>& g) {
-    std::vector<Tensor<T>> grads(3);
-    if (x.requires_grad()) {  // dX (rows, in) = dY (rows, out) · W (out, in)
-      grads[0] = Tensor<T>::from_shape(x.value().shape());
-      gemm<T>(false, false, n_rows, in, out, T(1), g.data(), out, w.value().data(), in, T(0), grads[0].data(), in);
-    }
-    if (w.requires_grad()) {  // dW (out, in) = dYᵀ · X
-      grads[1] = Tensor<T>::from_shape({out, in});
-      gemm<T>(true, false, out, in, n_rows, T(1), g.data(), out, x.value().data(), in, T(0), grads[1].data(), in);
-    }
-    if (b.requires_grad()) {  // db = column sums of dY
-      grads[2] = Tensor<T>::from_shape({out});
-      T* db = grads[2].data();
-      std::fill(db, db + out, T(0));
-      const T* gp = g.data();
-      for (std::size_t r = 0; r < n_rows; ++r) {
-        const T* row = gp + r * out;
-        for (std::size_t j = 0; j < out; ++j) db[j] += row[j];
-      }
-    }
-    return grads;
-  });
+  detail::gemm<T>(false, true, n_rows, out, in, T(1), xv.data(), in, wv.data(), in, beta, y.data(), out);
+  return detail::record<T>("linear", std::move(y), {x, w, b}, detail::saves_inputs({0, 1}),
+                           [x, w, b](Variable<T> g, const Variable<T>&) {
+                             Gradients<T> grads(3);
+                             if (x.requires_grad()) grads[0] = detail::mm<T>("linear_backward", g, w, false, false);  // G·W
+                             if (w.requires_grad()) grads[1] = detail::mm<T>("linear_backward", g, x, true, false);   // Gᵀ·X
+                             if (b.requires_grad()) grads[2] = detail::sum_to(g, b.shape());  // column sums of G
+                             return grads;
+                           });
 }
 
-template Variable<float> matmul(const Variable<float>&, const Variable<float>&);
-template Variable<double> matmul(const Variable<double>&, const Variable<double>&);
-template Variable<float> linear(const Variable<float>&, const Variable<float>&, const Variable<float>&);
-template Variable<double> linear(const Variable<double>&, const Variable<double>&, const Variable<double>&);
+#define TG_FUNCTIONS(T)                                                                    \
+  template Variable<T> matmul(const Variable<T>&, const Variable<T>&);                     \
+  template Variable<T> linear(const Variable<T>&, const Variable<T>&, const Variable<T>&); \
+  template Variable<T> detail::mm(const char*, const Variable<T>&, const Variable<T>&, bool, bool);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg

@@ -4,10 +4,10 @@
 #include <vector>
 
 #include "../core/anomaly.hpp"
+#include "../core/detail/anomaly_checks.hpp"
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
 #include "detail/pool_kernels.hpp"
-#include "detail/grads.hpp"
 
 namespace tg {
 namespace {
@@ -63,7 +63,7 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
     return record_op<T>("max_pool2d", std::move(y), {x}, [g, x_shape, choice = std::move(choice)](const Tensor<T>& gy) {
       Tensor<T> gx = Tensor<T>::from_shape(x_shape);
       detail::max_pool_2x2_backward(choice.data(), gy.data(), g, gx.data());
-      return detail::single_grad<T>(std::move(gx));
+      return std::vector<Tensor<T>>{std::move(gx)};
     });
   }
   std::vector<std::int64_t> argmax(y.size());
@@ -73,7 +73,7 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
                       [g, x_shape, argmax = std::move(argmax)](const Tensor<T>& gy) {
                         Tensor<T> gx = xt::zeros<T>(x_shape);
                         detail::max_pool_backward(gy.data(), argmax.data(), g, gx.data());
-                        return detail::single_grad<T>(std::move(gx));
+                        return std::vector<Tensor<T>>{std::move(gx)};
                       });
 }
 
@@ -87,7 +87,7 @@ Variable<T> avg_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
   return record_op<T>("avg_pool2d", std::move(y), {x}, [g, x_shape](const Tensor<T>& gy) {
     Tensor<T> gx = xt::zeros<T>(x_shape);
     detail::avg_pool_backward(gy.data(), g, gx.data());
-    return detail::single_grad<T>(std::move(gx));
+    return std::vector<Tensor<T>>{std::move(gx)};
   });
 }
 

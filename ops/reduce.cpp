@@ -1,15 +1,18 @@
 #include "reduce.hpp"
 
-#include "../core/record_op.hpp"
+#include <memory>
+
+#include "../core/detail/instantiate.hpp"
+#include "detail/autograd.hpp"
 #include "detail/axis_check.hpp"
+#include "detail/broadcast.hpp"
 #include "detail/reduce_kernels.hpp"
-#include "detail/grads.hpp"
+#include "shape.hpp"
 
 namespace tg {
 namespace {
 
-template <class T>
-using Grads = std::vector<Tensor<T>>;
+using detail::Gradients;
 
 std::size_t product(const Shape& s, std::size_t begin, std::size_t end) {
   std::size_t n = 1;
@@ -55,25 +58,85 @@ Tensor<T> sum_keepdim(const Tensor<T>& x, const std::vector<std::size_t>& axes) 
   return current;
 }
 
-// sum and mean share everything but the scale applied to the sum (1 or 1/count).
+// A reduction by sum (scale 1) or mean (scale 1 / count) over `axes`, and how it is undone.
+struct Reduction {
+  const char* name;
+  std::vector<std::size_t> axes;  // sorted
+  bool keepdim;
+  Shape in_shape, keep_shape;     // keep_shape: in_shape with the reduced axes as 1s
+  bool average;                   // mean: divided by count, the number of elements reduced into one
+  std::size_t count;
+};
+
+template <class T>
+Variable<T> reduce(const Variable<T>& a, std::shared_ptr<const Reduction> r);
+
+// The backward of a reduction: g broadcast back over the reduced axes, times the scale. Its own
+// derivative is the reduction again.
+template <class T>
+Variable<T> spread(const Variable<T>& g, std::shared_ptr<const Reduction> r) {
+  Tensor<T> out = Tensor<T>::from_shape(r->in_shape);
+  const T scale = r->average ? static_cast<T>(1.0 / static_cast<double>(r->count)) : T(1);
+  detail::expand_scaled(g.value().data(), r->keep_shape, out.data(), r->in_shape, scale);
+  std::string name = std::string(r->name) + "_backward";
+  return detail::record<T>(std::move(name), std::move(out), {g}, detail::saves_nothing(),
+                           [r](Variable<T> u, const Variable<T>&) { return detail::single(reduce(u, r)); });
+}
+
+template <class T>
+Variable<T> reduce(const Variable<T>& a, std::shared_ptr<const Reduction> r) {
+  Tensor<T> out = sum_keepdim(a.value(), r->axes);
+  if (r->average) {
+    // Divides (does not multiply by 1/count), so a mean is exactly sum / count; 0 / 0 gives NaN for
+    // an empty mean, as in PyTorch.
+    const T count = static_cast<T>(r->count);
+    for (auto& v : out) v /= count;
+  }
+  out.reshape(reduced_shape(r->in_shape, r->axes, r->keepdim));
+  return detail::record<T>(r->name, std::move(out), {a}, detail::saves_nothing(),
+                           [r](Variable<T> g, const Variable<T>&) { return detail::single(spread(g, r)); });
+}
+
 template <class T>
 Variable<T> sum_or_mean(const char* name, const Variable<T>& a, const Axes& axes_in, bool keepdim, bool average) {
-  const Shape shape = a.shape();
-  const std::vector<std::size_t> axes = detail::checked_axes(name, axes_in, shape);
-  std::size_t count = 1;
-  for (std::size_t d : axes) count *= shape[d];
-  Tensor<T> out = sum_keepdim(a.value(), axes);
-  if (average) {
-    for (auto& v : out) v /= static_cast<T>(count);  // 0 / 0 gives NaN for an empty mean, as in PyTorch
-  }
-  const Shape keep_shape = shape_of(out);
-  out.reshape(reduced_shape(shape, axes, keepdim));
-  const T scale = average ? static_cast<T>(1.0 / static_cast<double>(count)) : T(1);
-  return record_op<T>(name, std::move(out), {a}, [shape, keep_shape, scale](const Tensor<T>& g) {
-    Tensor<T> grad = Tensor<T>::from_shape(shape);
-    detail::expand_scaled(g.data(), keep_shape, grad.data(), shape, scale);
-    return detail::single_grad<T>(std::move(grad));
-  });
+  auto r = std::make_shared<Reduction>();
+  r->name = name;
+  r->in_shape = a.shape();
+  r->axes = detail::checked_axes(name, axes_in, r->in_shape);
+  r->keepdim = keepdim;
+  r->keep_shape = reduced_shape(r->in_shape, r->axes, true);
+  r->average = average;
+  r->count = 1;
+  for (std::size_t d : r->axes) r->count *= r->in_shape[d];
+  return reduce<T>(a, std::move(r));
+}
+
+// Where max took each value from: the input viewed as (outer, n, inner).
+struct ArgMax {
+  Shape in_shape, out_shape;
+  std::size_t outer, n, inner;
+  std::vector<std::size_t> index;  // outer * inner positions along the axis
+};
+
+template <class T>
+Variable<T> gather_max(const Variable<T>& u, std::shared_ptr<const ArgMax> m);
+
+// max's backward: g scattered to the positions of the maxima, zeros elsewhere; its derivative
+// gathers from those positions.
+template <class T>
+Variable<T> scatter_max(const Variable<T>& g, std::shared_ptr<const ArgMax> m) {
+  Tensor<T> out = xt::zeros<T>(m->in_shape);
+  detail::max_middle_backward(g.value().data(), m->index.data(), out.data(), m->outer, m->n, m->inner);
+  return detail::record<T>("max_backward", std::move(out), {g}, detail::saves_nothing(),
+                           [m](Variable<T> u, const Variable<T>&) { return detail::single(gather_max(u, m)); });
+}
+
+template <class T>
+Variable<T> gather_max(const Variable<T>& u, std::shared_ptr<const ArgMax> m) {
+  Tensor<T> out = Tensor<T>::from_shape(m->out_shape);
+  detail::gather_middle(u.value().data(), m->index.data(), out.data(), m->outer, m->n, m->inner);
+  return detail::record<T>("max_backward_backward", std::move(out), {u}, detail::saves_nothing(),
+                           [m](Variable<T> v, const Variable<T>&) { return detail::single(scatter_max(v, m)); });
 }
 
 }  // namespace
@@ -103,36 +166,54 @@ Variable<T> max(const Variable<T>& a, int axis_in, bool keepdim) {
   const Shape shape = a.shape();
   const std::size_t axis = detail::checked_axis("max", axis_in, shape);
   if (shape.empty()) {  // a 0-d tensor is its own maximum
-    return record_op<T>("max", a.value(), {a}, [](const Tensor<T>& g) { return detail::single_grad<T>(Tensor<T>(g)); });
+    return detail::record<T>("max", a.value(), {a}, detail::saves_nothing(),
+                             [](Variable<T> g, const Variable<T>&) { return detail::single(g); });
   }
-  const std::size_t n = shape[axis];
-  if (n == 0) {
+  if (shape[axis] == 0) {
     fail("max", "cannot take the maximum over axis {} of a tensor of shape {}: that axis is empty", axis_in,
          format_shape(shape));
   }
-  const std::size_t outer = product(shape, 0, axis);
-  const std::size_t inner = product(shape, axis + 1, shape.size());
-  Tensor<T> out = Tensor<T>::from_shape(reduced_shape(shape, {axis}, keepdim));
-  std::vector<std::size_t> index(outer * inner);
-  detail::max_middle(a.value().data(), out.data(), index.data(), outer, n, inner);
-  return record_op<T>("max", std::move(out), {a},
-                      [shape, outer, n, inner, index = std::move(index)](const Tensor<T>& g) {
-                        Tensor<T> grad = xt::zeros<T>(shape);
-                        detail::max_middle_backward(g.data(), index.data(), grad.data(), outer, n, inner);
-                        return detail::single_grad<T>(std::move(grad));
-                      });
+  auto m = std::make_shared<ArgMax>();
+  m->in_shape = shape;
+  m->out_shape = reduced_shape(shape, {axis}, keepdim);
+  m->outer = product(shape, 0, axis);
+  m->n = shape[axis];
+  m->inner = product(shape, axis + 1, shape.size());
+  m->index.resize(m->outer * m->inner);
+  Tensor<T> out = Tensor<T>::from_shape(m->out_shape);
+  detail::max_middle(a.value().data(), out.data(), m->index.data(), m->outer, m->n, m->inner);
+  return detail::record<T>("max", std::move(out), {a}, detail::saves_nothing(),
+                           [m = std::shared_ptr<const ArgMax>(std::move(m))](Variable<T> g, const Variable<T>&) {
+                             return detail::single(scatter_max(g, m));
+                           });
 }
 
-// Explicit instantiations: the library provides every op for float and double.
-template Variable<float> sum(const Variable<float>&);
-template Variable<float> sum(const Variable<float>&, const Axes&, bool);
-template Variable<float> mean(const Variable<float>&);
-template Variable<float> mean(const Variable<float>&, const Axes&, bool);
-template Variable<float> max(const Variable<float>&, int, bool);
-template Variable<double> sum(const Variable<double>&);
-template Variable<double> sum(const Variable<double>&, const Axes&, bool);
-template Variable<double> mean(const Variable<double>&);
-template Variable<double> mean(const Variable<double>&, const Axes&, bool);
-template Variable<double> max(const Variable<double>&, int, bool);
+namespace detail {
+
+template <class T>
+Variable<T> sum_to(const Variable<T>& g, const Shape& shape) {
+  const Shape from = g.shape();
+  if (from == shape) return g;
+  const std::size_t lead = from.size() - shape.size();
+  std::vector<std::size_t> axes;
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    if (i < lead || (shape[i - lead] == 1 && from[i] != 1)) axes.push_back(i);
+  }
+  Tensor<T> summed = sum_keepdim(g.value(), axes);
+  summed.reshape(shape);
+  return record<T>("sum_to", std::move(summed), {g}, saves_nothing(),
+                   [from](Variable<T> u, const Variable<T>&) { return single(expand(u, from)); });
+}
+
+}  // namespace detail
+
+#define TG_FUNCTIONS(T)                                             \
+  template Variable<T> sum(const Variable<T>&);                     \
+  template Variable<T> sum(const Variable<T>&, const Axes&, bool);  \
+  template Variable<T> mean(const Variable<T>&);                    \
+  template Variable<T> mean(const Variable<T>&, const Axes&, bool); \
+  template Variable<T> max(const Variable<T>&, int, bool);          \
+  template Variable<T> detail::sum_to(const Variable<T>&, const Shape&);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg

@@ -1,6 +1,8 @@
-// Shape ops: reshape, transpose, permute, flatten, concat. Each returns a new row-major tensor.
+// Shape ops: reshape, transpose, permute, flatten, concat, expand, slicing and stacking. Each
+// returns a new row-major tensor.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <vector>
 
@@ -23,5 +25,28 @@ template <class T>
 Variable<T> concat(std::initializer_list<Variable<T>> inputs, int axis) {
   return concat(std::vector<Variable<T>>(inputs), axis);
 }
+
+// Joins tensors of one shape along a new axis `axis` (torch.stack).
+template <class T> Variable<T> stack(const std::vector<Variable<T>>& inputs, int axis);
+template <class T>
+Variable<T> stack(std::initializer_list<Variable<T>> inputs, int axis) {
+  return stack(std::vector<Variable<T>>(inputs), axis);
+}
+
+// Pieces of `size` along `axis` (the last one smaller if it does not divide), like torch.split.
+template <class T> std::vector<Variable<T>> split(const Variable<T>& a, std::size_t size, int axis);
+
+// A new axis of extent 1 at `dim` (-ndim-1 <= dim <= ndim), like torch.unsqueeze.
+template <class T> Variable<T> unsqueeze(const Variable<T>& a, int dim);
+// Removes axis `dim` when its extent is 1 (otherwise returns the same values), like torch.squeeze(a, dim).
+template <class T> Variable<T> squeeze(const Variable<T>& a, int dim);
+
+// Elements start, start + step, ... before stop along `axis`, like Python's a[start:stop:step]:
+// negative bounds count from the end, bounds past either end clamp; step must be positive.
+template <class T>
+Variable<T> slice(const Variable<T>& a, int axis, std::int64_t start, std::int64_t stop, std::int64_t step = 1);
+
+// `a` broadcast to `shape` like torch.expand: new leading axes, and axes of extent 1 stretched.
+template <class T> Variable<T> expand(const Variable<T>& a, const Shape& shape);
 
 }  // namespace tg

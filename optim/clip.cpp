@@ -59,7 +59,8 @@ double clip_grad_norm(const std::vector<Variable<T>>& params, double max_norm, d
     const T c = static_cast<T>(coef);
     for (const auto& p : params) {
       if (!p.has_grad()) continue;
-      Tensor<T>& grad = *p.impl()->grad;
+      Variable<T> handle = p.grad_variable();
+      Tensor<T>& grad = handle.value();  // scaled in place, as PyTorch's clip_grad_norm_
       T* g = grad.data();
       for (std::size_t k = 0, n = grad.size(); k < n; ++k) g[k] *= c;
     }

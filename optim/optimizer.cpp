@@ -74,9 +74,9 @@ Tensor<T>* Optimizer<T>::find_buffer(std::size_t i, const std::string& buffer) {
   auto& buffers = states_[i].buffers;
   auto it = buffers.find(buffer);
   if (it == buffers.end()) return nullptr;
-  if (it->second.shape() != params_[i].value().shape()) {
+  if (shape_of(it->second) != params_[i].shape()) {
     fail(name().c_str(), "state {}.{} has shape {} but parameter {} now has shape {}", i, buffer,
-         format_shape(it->second.shape()), i, format_shape(params_[i].value().shape()));
+         format_shape(it->second.shape()), i, format_shape(params_[i].shape()));
   }
   return &it->second;
 }
@@ -84,7 +84,7 @@ Tensor<T>* Optimizer<T>::find_buffer(std::size_t i, const std::string& buffer) {
 template <class T>
 Tensor<T>& Optimizer<T>::buffer(std::size_t i, const std::string& buffer) {
   if (Tensor<T>* b = find_buffer(i, buffer)) return *b;
-  return states_[i].buffers[buffer] = xt::zeros<T>(params_[i].value().shape());
+  return states_[i].buffers[buffer] = xt::zeros<T>(params_[i].shape());
 }
 
 template <class T>
@@ -124,9 +124,9 @@ void Optimizer<T>::load_state(const NamedTensors& named) {
       }
       fresh[index].step = static_cast<std::int64_t>(step);
     } else if (std::find(known.begin(), known.end(), key) != known.end()) {
-      if (value.shape() != params_[index].value().shape()) {
+      if (shape_of(value) != params_[index].shape()) {
         fail(fn.c_str(), "entry '{}' has shape {} but parameter {} has shape {}", entry, format_shape(value.shape()),
-             index, format_shape(params_[index].value().shape()));
+             index, format_shape(params_[index].shape()));
       }
       fresh[index].buffers[key] = value;
     } else {

@@ -7,120 +7,313 @@
 
 #include "../anomaly.hpp"
 #include "../errors.hpp"
+#include "../no_grad.hpp"
+#include "anomaly_checks.hpp"
+#include "graph.hpp"
+#include "instantiate.hpp"
+#include "record.hpp"
 
-namespace tg {
+namespace tg::detail {
 namespace {
 
 template <class T>
-using ImplPtr = std::shared_ptr<detail::VariableImpl<T>>;
+using ImplPtr = std::shared_ptr<VariableImpl<T>>;
 
 template <class T>
-[[noreturn]] void throw_released(const detail::VariableImpl<T>& impl) {
+[[noreturn]] void throw_released(const char* function, const VariableImpl<T>& impl) {
   throw std::logic_error(fmt::format(
-      "backward: the graph through '{}' (output shape {}) was already released by an earlier backward(); "
+      "{}: the graph through '{}' (output shape {}) was already released by an earlier backward(); "
       "pass retain_graph = true to the first backward() to go through it twice",
-      impl.op, format_shape(impl.value.shape())));
+      function, impl.op, format_shape(impl.value.shape())));
 }
 
-// Every variable that reaches `root` through recorded ops, inputs before the ops that use
-// them (post-order), found with an explicit stack so deep graphs cannot overflow the call stack.
+// Every variable that reaches a root through recorded ops, inputs before the ops that use them
+// (post-order), found with an explicit stack so deep graphs cannot overflow the call stack.
 template <class T>
-std::vector<ImplPtr<T>> topological_order(const ImplPtr<T>& root) {
+std::vector<ImplPtr<T>> topological_order(const char* function, const std::vector<Variable<T>>& roots) {
   std::vector<ImplPtr<T>> order;
-  std::unordered_set<const detail::VariableImpl<T>*> seen{root.get()};
-  std::vector<std::pair<ImplPtr<T>, std::size_t>> stack{{root, 0}};
-  while (!stack.empty()) {
-    auto& [impl, next] = stack.back();
-    if (impl->graph_released) throw_released(*impl);
-    const auto* node = impl->grad_fn.get();
-    if (node && next < node->inputs.size()) {
-      const ImplPtr<T>& input = node->inputs[next++].impl();
-      if (input && input->requires_grad && seen.insert(input.get()).second) stack.emplace_back(input, 0);
-      continue;
+  std::unordered_set<const VariableImpl<T>*> seen;
+  std::vector<std::pair<ImplPtr<T>, std::size_t>> stack;
+  for (const auto& root : roots) {
+    if (seen.insert(root.impl().get()).second) stack.emplace_back(root.impl(), 0);
+    while (!stack.empty()) {
+      auto& [impl, next] = stack.back();
+      if (impl->graph_released) throw_released(function, *impl);
+      const Node<T>* node = impl->grad_fn.get();
+      if (node && next < node->inputs.size()) {
+        const ImplPtr<T>& input = node->inputs[next++].impl();
+        if (input && input->requires_grad && seen.insert(input.get()).second) stack.emplace_back(input, 0);
+        continue;
+      }
+      order.push_back(std::move(impl));
+      stack.pop_back();
     }
-    order.push_back(std::move(impl));
-    stack.pop_back();
   }
   return order;
 }
 
-// `order` keeps the inputs alive until the walk ends, so this never cascades.
+// For tg::grad: the variables through which a gradient can reach a target. Nothing else runs.
 template <class T>
-void release(detail::VariableImpl<T>& impl) {
-  impl.grad_fn.reset();
-  impl.graph_released = true;
+std::unordered_set<const VariableImpl<T>*> leading_to(const std::vector<ImplPtr<T>>& order,
+                                                      const std::vector<Variable<T>>& targets) {
+  std::unordered_set<const VariableImpl<T>*> leads;
+  for (const auto& t : targets) leads.insert(t.impl().get());
+  for (const auto& impl : order) {  // inputs come before the ops that use them
+    if (!impl->grad_fn || leads.count(impl.get())) continue;
+    for (const auto& input : impl->grad_fn->inputs) {
+      if (input.defined() && leads.count(input.impl().get())) {
+        leads.insert(impl.get());
+        break;
+      }
+    }
+  }
+  return leads;
 }
 
 template <class T>
-void accumulate(std::unique_ptr<Tensor<T>>& slot, Tensor<T>&& g) {
-  if (slot) {
-    *slot += g;
+void release(VariableImpl<T>& impl) {
+  impl.grad_fn.reset();  // the walk's `order` keeps the inputs alive, so this never cascades
+  impl.graph_released = true;
+}
+
+// The backward of accumulation: y = a + b, both of y's shape.
+template <class T>
+Variable<T> add(const Variable<T>& a, const Variable<T>& b) {
+  return record<T>("add", Tensor<T>(a.value() + b.value()), {a, b}, Saves{},
+                   [](Variable<T> g, const Variable<T>&) { return Gradients<T>{g, g}; });
+}
+
+// Adds g into a gradient being summed for one variable. Under create_graph the sum is recorded;
+// otherwise it is done in place when nothing else holds the slot's buffer.
+template <class T>
+void accumulate(Variable<T>& slot, Variable<T>&& g, bool create_graph) {
+  if (!slot.defined()) {
+    slot = std::move(g);
+  } else if (create_graph) {
+    slot = add(slot, g);
+  } else if (slot.impl().use_count() == 1 && slot.impl() != g.impl()) {
+    slot.impl()->value += g.impl()->value;
   } else {
-    slot = std::make_unique<Tensor<T>>(std::move(g));
+    slot = Variable<T>(Tensor<T>(slot.impl()->value + g.impl()->value));
   }
+}
+
+// A leaf's .grad: gradients add up across backward calls. Without create_graph it never carries
+// a graph and is never shared with another variable (so it may be added to in place).
+template <class T>
+void accumulate_into_leaf(VariableImpl<T>& leaf, Variable<T>&& g, bool create_graph) {
+  if (!create_graph && (g.requires_grad() || g.impl().use_count() > 1)) g = Variable<T>(Tensor<T>(g.impl()->value));
+  std::lock_guard<std::recursive_mutex> lock(leaf.mutex);
+  if (!leaf.grad) {
+    leaf.grad = g.impl();
+  } else if (create_graph || leaf.grad->requires_grad) {
+    leaf.grad = add(Variable<T>::from_impl(leaf.grad), g).impl();
+  } else {
+    leaf.grad->value += g.impl()->value;
+  }
+}
+
+// Runs the variable's hooks in registration order, each on the previous one's result. Under
+// create_graph a hook that changed the gradient leaves a constant (there is no graph for it).
+template <class T>
+void run_hooks(VariableImpl<T>& impl, Variable<T>& grad) {
+  std::lock_guard<std::recursive_mutex> lock(impl.mutex);
+  if (impl.hooks.empty()) return;
+  const std::vector<Hook<T>> hooks = impl.hooks;  // a hook may remove itself
+  Tensor<T> value = grad.impl()->value;
+  for (const auto& hook : hooks) {
+    Tensor<T> next = hook.fn(value);
+    if (next.shape() != value.shape()) {
+      fail("register_hook", "a hook returned a gradient of shape {} for a variable of shape {}",
+           format_shape(next.shape()), format_shape(value.shape()));
+    }
+    value = std::move(next);
+  }
+  if (value != grad.impl()->value) grad = Variable<T>(std::move(value));
+}
+
+template <class T>
+[[noreturn]] void throw_modified(const std::string& op, const std::string& what, const Shape& shape,
+                                 std::uint64_t recorded, std::uint64_t now) {
+  throw std::logic_error(fmt::format(
+      "backward: one of the variables needed for gradient computation has been modified by an in-place "
+      "operation: {} of '{}' (shape {}) was at version {} when '{}' recorded it and is now at version {} "
+      "(written by an optimiser step or through the non-const Variable::value(), which counts as a write: read "
+      "through a const reference such as std::as_const(v).value()); compute it again, or edit a copy (detach())",
+      what, op, format_shape(shape), recorded, op, now));
+}
+
+// Before a backward reads anything: what it saved must not have been written since.
+template <class T>
+void check_versions(const VariableImpl<T>& output, const Node<T>& node) {
+  for (const auto& [i, recorded] : node.saved_inputs) {
+    const VariableImpl<T>& input = *node.inputs[i].impl();
+    const std::uint64_t now = input.version.load(std::memory_order_relaxed);
+    if (now != recorded) throw_modified<T>(output.op, fmt::format("input {}", i), shape_of(input.value), recorded, now);
+  }
+  const std::uint64_t now = output.version.load(std::memory_order_relaxed);
+  if (node.saves_output && now != 0) throw_modified<T>(output.op, "the output", shape_of(output.value), 0, now);
+}
+
+// Gradients from a first-order-only op (a user's Tensor record_op) under create_graph: their
+// values are right, but differentiating through them again throws, naming the op.
+template <class T>
+void mark_first_order(const std::string& op, Gradients<T>& grads, const Variable<T>& grad_output,
+                      const std::vector<Variable<T>>& inputs) {
+  std::vector<Variable<T>> sources = inputs;
+  sources.push_back(grad_output);
+  for (auto& g : grads) {
+    if (!g.defined()) continue;
+    g = record<T>(op + "_backward", g.impl()->value, sources, Saves{}, [op](Variable<T>, const Variable<T>&) -> Gradients<T> {
+      throw std::logic_error(fmt::format(
+          "backward: '{}' is first-order only (recorded with the Tensor form of record_op), so its gradient "
+          "cannot be differentiated again; write its backward with tapegrad functions and record it with "
+          "record_differentiable_op",
+          op));
+    });
+  }
+}
+
+// Runs one node's backward and checks what it returns against its inputs.
+template <class T>
+Gradients<T> run_node(VariableImpl<T>& impl, const ImplPtr<T>& self, Variable<T>&& grad, bool create_graph) {
+  Node<T>& node = *impl.grad_fn;
+  check_versions(impl, node);
+  // Anomaly mode names the op whose gradient is not finite, not the ops its backward is made of.
+  AnomalyGuard quiet(false);
+  Gradients<T> grads;
+  if (create_graph && !node.differentiable) {
+    const Variable<T> grad_output = grad;
+    grads = node.backward(std::move(grad), Variable<T>::from_impl(self));
+    mark_first_order(impl.op, grads, grad_output, node.inputs);
+  } else {
+    grads = node.backward(std::move(grad), Variable<T>::from_impl(self));  // may take over grad's buffer
+  }
+  if (grads.size() != node.inputs.size()) {
+    throw std::logic_error(fmt::format(
+        "backward of op '{}': returned {} gradient{} for {} input{}; it must return one per input, "
+        "an empty one for an input that needs none",
+        impl.op, grads.size(), grads.size() == 1 ? "" : "s", node.inputs.size(), node.inputs.size() == 1 ? "" : "s"));
+  }
+  if (quiet.was_enabled()) check_backward(impl.op, grads, node.inputs);
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    const ImplPtr<T>& input = node.inputs[i].impl();
+    if (!input || !input->requires_grad || !grads[i].defined()) continue;
+    if (grads[i].impl()->value.shape() != input->value.shape()) {
+      throw std::logic_error(fmt::format(
+          "backward of op '{}': the gradient for input {} has shape {}, but that input has shape {}", impl.op, i,
+          format_shape(grads[i].impl()->value.shape()), format_shape(input->value.shape())));
+    }
+  }
+  return grads;
+}
+
+template <class T>
+void check_request(const BackwardRequest<T>& request) {
+  const char* function = request.function;
+  if (request.roots.size() != request.seeds.size()) {
+    fail(function, "got {} gradient outputs for {} outputs", request.seeds.size(), request.roots.size());
+  }
+  for (std::size_t k = 0; k < request.roots.size(); ++k) {
+    const Variable<T>& root = request.roots[k];
+    if (!root.defined()) throw std::logic_error(fmt::format("{}: output {} is undefined", function, k));
+    if (!root.requires_grad()) {
+      throw std::logic_error(fmt::format(
+          "{}: the variable of shape {} does not require grad and was not produced by an op on one that does "
+          "(was it computed under NoGradGuard, or from detached values?)",
+          function, format_shape(root.value().shape())));
+    }
+    if (request.seeds[k].value().shape() != root.value().shape()) {
+      fail(function, "the seed gradient has shape {} but the variable has shape {}",
+           format_shape(request.seeds[k].value().shape()), format_shape(root.value().shape()));
+    }
+  }
+  for (std::size_t k = 0; k < request.targets.size(); ++k) {
+    const Variable<T>& t = request.targets[k];
+    if (!t.defined()) fail(function, "input {} is an undefined Variable", k);
+    if (!t.requires_grad()) fail(function, "input {} (shape {}) does not require grad", k, format_shape(t.value().shape()));
+  }
+}
+
+// Whether any input of impl's node is one a gradient must reach (tg::grad).
+template <class T>
+bool feeds(const VariableImpl<T>& impl, const std::unordered_set<const VariableImpl<T>*>& needed) {
+  for (const auto& input : impl.grad_fn->inputs) {
+    if (input.defined() && needed.count(input.impl().get())) return true;
+  }
+  return false;
 }
 
 }  // namespace
 
 template <class T>
-void run_backward(const Variable<T>& root, const Tensor<T>& seed, bool retain_graph) {
-  if (!root.defined()) throw std::logic_error("backward: the variable is undefined");
-  const ImplPtr<T>& root_impl = root.impl();
-  if (!root_impl->requires_grad) {
-    throw std::logic_error(fmt::format(
-        "backward: the variable of shape {} does not require grad and was not produced by an op on one "
-        "that does (was it computed under NoGradGuard, or from detached values?)",
-        format_shape(root_impl->value.shape())));
-  }
-  if (seed.shape() != root_impl->value.shape()) {
-    fail("backward", "the seed gradient has shape {} but the variable has shape {}", format_shape(seed.shape()),
-         format_shape(root_impl->value.shape()));
-  }
+std::vector<Variable<T>> run_backward(const BackwardRequest<T>& request) {
+  check_request(request);
+  // The backward's own ops record exactly when create_graph asks for it, whatever the caller's mode.
+  GradModeGuard mode(request.create_graph);
+  const bool capture = !request.targets.empty();
+  std::vector<ImplPtr<T>> order = topological_order(request.function, request.roots);
+  std::unordered_set<const VariableImpl<T>*> needed;
+  if (capture) needed = leading_to(order, request.targets);
+  std::unordered_map<const VariableImpl<T>*, std::vector<std::size_t>> target_slots;
+  for (std::size_t k = 0; k < request.targets.size(); ++k) target_slots[request.targets[k].impl().get()].push_back(k);
+  std::vector<Variable<T>> captured(request.targets.size());
 
-  std::vector<ImplPtr<T>> order = topological_order(root_impl);
-  std::unordered_map<const detail::VariableImpl<T>*, std::unique_ptr<Tensor<T>>> pending;
-  pending[root_impl.get()] = std::make_unique<Tensor<T>>(seed);
+  std::unordered_map<const VariableImpl<T>*, Variable<T>> pending;
+  for (std::size_t k = 0; k < request.roots.size(); ++k) {
+    accumulate(pending[request.roots[k].impl().get()], Variable<T>(request.seeds[k]), request.create_graph);
+  }
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    detail::VariableImpl<T>& impl = **it;
+    VariableImpl<T>& impl = **it;
     auto found = pending.find(&impl);
-    if (found == pending.end()) {  // no gradient flows here
-      if (!retain_graph && impl.grad_fn) release(impl);
+    const bool runs = found != pending.end() && (!capture || needed.count(&impl));
+    if (!runs) {  // no gradient flows here
+      if (!request.retain_graph && impl.grad_fn) release(impl);
       continue;
     }
-    std::unique_ptr<Tensor<T>> grad = std::move(found->second);
+    Variable<T> grad = std::move(found->second);
     pending.erase(found);
-
-    if (!impl.grad_fn) {  // a leaf: gradients accumulate across backward calls
-      accumulate(impl.grad, std::move(*grad));
+    run_hooks(impl, grad);
+    if (auto slots = target_slots.find(&impl); slots != target_slots.end()) {
+      for (std::size_t k : slots->second) captured[k] = grad;
+    }
+    if (!impl.grad_fn) {
+      if (!capture) accumulate_into_leaf(impl, std::move(grad), request.create_graph);
       continue;
     }
-    detail::Node<T>& node = *impl.grad_fn;
-    std::vector<Tensor<T>> input_grads = node.backward(std::move(*grad));
-    grad.reset();
-    if (input_grads.size() != node.inputs.size()) {
-      throw std::logic_error(fmt::format(
-          "backward of op '{}': returned {} gradient{} for {} input{}; it must return one per input, "
-          "an empty Tensor<T>() for an input that needs none",
-          impl.op, input_grads.size(), input_grads.size() == 1 ? "" : "s", node.inputs.size(),
-          node.inputs.size() == 1 ? "" : "s"));
+    if (capture && !feeds(impl, needed)) {  // a target with nothing to reach below it
+      if (!request.retain_graph) release(impl);
+      continue;
     }
-    if (anomaly_enabled()) detail::check_backward(impl.op, input_grads, node.inputs);
-    for (std::size_t i = 0; i < input_grads.size(); ++i) {
+    Gradients<T> grads = run_node(impl, *it, std::move(grad), request.create_graph);
+    Node<T>& node = *impl.grad_fn;
+    for (std::size_t i = 0; i < grads.size(); ++i) {
       const ImplPtr<T>& input = node.inputs[i].impl();
-      if (!input || !input->requires_grad) continue;
-      if (input_grads[i].shape() != input->value.shape()) {
-        throw std::logic_error(fmt::format(
-            "backward of op '{}': the gradient for input {} has shape {}, but that input has shape {}", impl.op, i,
-            format_shape(input_grads[i].shape()), format_shape(input->value.shape())));
-      }
-      accumulate(pending[input.get()], std::move(input_grads[i]));
+      if (!input || !input->requires_grad || !grads[i].defined()) continue;
+      accumulate(pending[input.get()], std::move(grads[i]), request.create_graph);
     }
-    if (!retain_graph) release(impl);
+    if (!request.retain_graph) release(impl);
   }
+
+  std::unordered_set<const VariableImpl<T>*> in_graph;
+  for (const auto& impl : order) in_graph.insert(impl.get());
+  for (std::size_t k = 0; k < captured.size(); ++k) {
+    if (captured[k].defined()) continue;
+    const Variable<T>& t = request.targets[k];
+    if (in_graph.count(t.impl().get())) {  // part of the graph, but every path gave no gradient
+      captured[k] = Variable<T>(Tensor<T>(xt::zeros<T>(t.value().shape())));
+    } else if (!request.allow_unused) {
+      fail(request.function,
+           "input {} (shape {}) is not used to compute the outputs; pass allow_unused = true to get an "
+           "undefined Variable for it",
+           k, format_shape(t.value().shape()));
+    }
+  }
+  return captured;
 }
 
-template void run_backward<float>(const Variable<float>&, const Tensor<float>&, bool);
-template void run_backward<double>(const Variable<double>&, const Tensor<double>&, bool);
+#define TG_FUNCTIONS(T) template std::vector<Variable<T>> run_backward<T>(const BackwardRequest<T>&);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
-}  // namespace tg
+}  // namespace tg::detail

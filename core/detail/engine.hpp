@@ -1,13 +1,28 @@
 // The backward engine: one reverse walk of the recorded graph, iterative, releasing as it goes.
 #pragma once
 
+#include <vector>
+
 #include "../variable.hpp"
 
-namespace tg {
+namespace tg::detail {
 
-// Back-propagates `seed` (the gradient of `root`, same shape) to every leaf that requires grad,
-// accumulating into the leaves' gradients. Without retain_graph the graph is released.
 template <class T>
-void run_backward(const Variable<T>& root, const Tensor<T>& seed, bool retain_graph);
+struct BackwardRequest {
+  std::vector<Variable<T>> roots;
+  std::vector<Variable<T>> seeds;  // the gradient of each root, of its shape
+  bool retain_graph = false;       // keep the graph for another backward
+  bool create_graph = false;       // record the backward's own ops, so gradients can be differentiated
+  // Empty: accumulate into the leaves' gradients (Variable::backward). Otherwise return the
+  // gradients of these Variables, accumulating nothing (tg::grad).
+  std::vector<Variable<T>> targets;
+  bool allow_unused = false;  // a target no root depends on gives an undefined Variable instead of an error
+  const char* function = "backward";  // named in errors
+};
 
-}  // namespace tg
+// Back-propagates the seeds from the roots. Returns one gradient per target (an empty vector
+// without targets). A target that is part of the graph but that no gradient reached gets zeros.
+template <class T>
+std::vector<Variable<T>> run_backward(const BackwardRequest<T>& request);
+
+}  // namespace tg::detail

@@ -22,45 +22,78 @@ void check_arguments(const JacobianCheck& check, const std::vector<Variable<doub
   if (!(opts.eps > 0)) fail(check.name, "eps must be positive, got {}", opts.eps);
 }
 
-// jacobians[k] is input k's Jacobian, (output size) x (input size), row by row from one backward
-// pass per output element with a one-hot seed. reached[k]: whether any pass delivered a gradient.
+// The checked function's outputs as one flat row space: output o's elements start at offset[o].
+struct Outputs {
+  std::vector<Shape> shapes;
+  std::vector<std::size_t> offset;
+  std::size_t total = 0;
+
+  explicit Outputs(const std::vector<Variable<double>>& outs) {
+    for (const auto& o : outs) {
+      shapes.push_back(o.defined() ? o.shape() : Shape{0});
+      offset.push_back(total);
+      total += element_count(shapes.back());
+    }
+  }
+  // (output, index within it) of flat row j.
+  std::pair<std::size_t, Shape> locate(std::size_t j) const {
+    std::size_t o = 0;
+    while (o + 1 < offset.size() && offset[o + 1] <= j) ++o;
+    return {o, unravel(j - offset[o], shapes[o])};
+  }
+};
+
+// jacobians[k] is input k's Jacobian, (rows) x (input size), row by row from one backward pass per
+// output element with a one-hot seed. reached[k]: whether any pass delivered a gradient to input k.
 struct Analytic {
   std::vector<std::vector<double>> jacobians;
   std::vector<bool> reached;
 };
 
-Analytic analytic_jacobians(const Variable<double>& out, std::vector<Variable<double>>& inputs) {
-  const std::size_t m = out.size();
+Analytic analytic_jacobians(const std::vector<Variable<double>>& outs, const Outputs& layout,
+                            std::vector<Variable<double>>& inputs) {
   Analytic a;
   a.jacobians.resize(inputs.size());
   a.reached.assign(inputs.size(), false);
-  for (std::size_t k = 0; k < inputs.size(); ++k) a.jacobians[k].assign(m * inputs[k].size(), 0.0);
+  for (std::size_t k = 0; k < inputs.size(); ++k) a.jacobians[k].assign(layout.total * inputs[k].size(), 0.0);
   for (auto& v : inputs) v.zero_grad();
-  if (!out.requires_grad()) return a;  // nothing reaches the inputs: the gradient is zero
-  for (std::size_t j = 0; j < m; ++j) {
-    Tensor<double> seed = xt::zeros<double>(out.value().shape());
-    seed.data()[j] = 1.0;
-    Variable<double>(out).backward(seed, /*retain_graph=*/true);
-    for (std::size_t k = 0; k < inputs.size(); ++k) {
-      if (!inputs[k].has_grad()) continue;
-      a.reached[k] = true;
-      const double* g = inputs[k].grad().data();
-      std::copy(g, g + inputs[k].size(), a.jacobians[k].begin() + static_cast<std::ptrdiff_t>(j * inputs[k].size()));
+  for (std::size_t o = 0; o < outs.size(); ++o) {
+    if (!outs[o].defined() || !outs[o].requires_grad()) continue;  // a constant: its rows are zero
+    for (std::size_t e = 0; e < outs[o].size(); ++e) {
+      Tensor<double> seed = xt::zeros<double>(outs[o].value().shape());
+      seed.data()[e] = 1.0;
+      Variable<double>(outs[o]).backward(seed, /*retain_graph=*/true);
+      const std::size_t row = layout.offset[o] + e;
+      for (std::size_t k = 0; k < inputs.size(); ++k) {
+        if (!inputs[k].has_grad()) continue;
+        a.reached[k] = true;
+        const double* g = inputs[k].grad().data();
+        std::copy(g, g + inputs[k].size(), a.jacobians[k].begin() + static_cast<std::ptrdiff_t>(row * inputs[k].size()));
+      }
+      for (auto& v : inputs) v.zero_grad();
     }
-    for (auto& v : inputs) v.zero_grad();
   }
   return a;
 }
 
-Tensor<double> evaluate(const JacobianCheck& check, const std::vector<Variable<double>>& inputs, const Shape& expected) {
-  NoGradGuard guard;
-  Variable<double> y = check.f(inputs);
-  if (!y.defined()) fail(check.name, "f returned an undefined Variable when an input was perturbed");
-  if (y.shape() != expected) {
-    fail(check.name, "f's output changed shape from {} to {} when an input was perturbed", format_shape(expected),
-         format_shape(y.shape()));
+// The outputs' values, one flat vector, when an input is perturbed.
+std::vector<double> evaluate(const JacobianCheck& check, const std::vector<Variable<double>>& inputs,
+                             const Outputs& expected) {
+  const std::vector<Variable<double>> outs = check.values(inputs);
+  if (outs.size() != expected.shapes.size()) {
+    fail(check.name, "f returned {} outputs when an input was perturbed, {} before", outs.size(), expected.shapes.size());
   }
-  return y.value();
+  std::vector<double> flat(expected.total, 0.0);
+  for (std::size_t o = 0; o < outs.size(); ++o) {
+    if (!outs[o].defined()) continue;
+    if (outs[o].shape() != expected.shapes[o]) {
+      fail(check.name, "f's output changed shape from {} to {} when an input was perturbed",
+           format_shape(expected.shapes[o]), format_shape(outs[o].shape()));
+    }
+    const double* v = outs[o].value().data();
+    std::copy(v, v + outs[o].size(), flat.begin() + static_cast<std::ptrdiff_t>(expected.offset[o]));
+  }
+  return flat;
 }
 
 // Sets one element of an input to saved +- eps, and puts the saved value back however the
@@ -108,26 +141,26 @@ void add_entry(InputEntries& in, const Entry& e) {
 
 // Compares input k's analytic Jacobian `jac` with central differences, element by element.
 InputEntries compare_input(const JacobianCheck& check, std::vector<Variable<double>>& inputs, std::size_t k,
-                           const std::vector<double>& jac, const Shape& out_shape, const GradcheckOptions& opts) {
+                           const std::vector<double>& jac, const Outputs& layout, const GradcheckOptions& opts) {
   InputEntries in;
   in.report.input = k;
   in.report.shape = inputs[k].shape();
   in.report.checked = true;
-  const std::size_t n = inputs[k].size(), m = element_count(out_shape);
+  const std::size_t n = inputs[k].size(), m = layout.total;
   for (std::size_t i = 0; i < n; ++i) {
-    Tensor<double> plus, minus;
+    std::vector<double> plus, minus;
     {
       Perturbation element(inputs[k].value().data()[i]);
       element.shift(opts.eps);
-      plus = evaluate(check, inputs, out_shape);
+      plus = evaluate(check, inputs, layout);
       element.shift(-opts.eps);
-      minus = evaluate(check, inputs, out_shape);
+      minus = evaluate(check, inputs, layout);
     }
     for (std::size_t j = 0; j < m; ++j) {
       Entry e;
       e.i = i;
       e.j = j;
-      e.numeric = (plus.data()[j] - minus.data()[j]) / (2 * opts.eps);
+      e.numeric = (plus[j] - minus[j]) / (2 * opts.eps);
       e.analytic = jac[j * n + i];
       e.error = std::abs(e.analytic - e.numeric);
       e.tolerance = opts.atol + opts.rtol * std::abs(e.numeric);
@@ -137,7 +170,7 @@ InputEntries compare_input(const JacobianCheck& check, std::vector<Variable<doub
   in.report.ok = in.report.failures == 0;
   if (in.report.entries > 0) {
     in.report.worst_element = unravel(in.worst.i, in.report.shape);
-    in.report.worst_output = unravel(in.worst.j, out_shape);
+    in.report.worst_output = layout.locate(in.worst.j).second;
     in.report.analytic = in.worst.analytic;
     in.report.numeric = in.worst.numeric;
     in.report.error = in.worst.error;
@@ -152,7 +185,8 @@ std::string describe_entry(const char* lead, const Entry& e, const Shape& in_sha
 }
 
 // The report's lines about one checked input.
-std::string describe_input(const InputEntries& in, const OutputNamer& output_name, bool reached, bool out_has_grad) {
+std::string describe_input(const InputEntries& in, const std::function<std::string(std::size_t)>& output_name, bool reached,
+                           bool out_has_grad) {
   const GradcheckInputReport& rep = in.report;
   if (rep.ok) {
     return fmt::format("  input {}, shape {}: ok, all {} Jacobian entries within tolerance (largest |difference| {:.3g})\n",
@@ -196,13 +230,15 @@ std::string format_index(const Shape& index) { return fmt::format("[{}]", fmt::j
 GradcheckResult check_jacobian(const JacobianCheck& check, std::vector<Variable<double>> inputs,
                                const GradcheckOptions& opts) {
   check_arguments(check, inputs, opts);
-  Variable<double> out = check.f(inputs);
-  if (!out.defined()) fail(check.name, "f returned an undefined Variable");
-  const Shape out_shape = out.shape();
-  const OutputNamer output_name = check.output_name ? check.output_name : [&out_shape](std::size_t j) {
-    return "output element " + format_index(unravel(j, out_shape));
+  const std::vector<Variable<double>> outs = check.traced(inputs);
+  const Outputs layout(outs);
+  const auto output_name = [&](std::size_t j) {
+    const auto [o, index] = layout.locate(j);
+    return check.output_name ? check.output_name(o, index) : "output element " + format_index(index);
   };
-  const Analytic analytic = analytic_jacobians(out, inputs);
+  bool any_graph = false;
+  for (const auto& o : outs) any_graph = any_graph || (o.defined() && o.requires_grad());
+  const Analytic analytic = analytic_jacobians(outs, layout, inputs);
 
   GradcheckResult result;
   std::string details;
@@ -215,18 +251,19 @@ GradcheckResult check_jacobian(const JacobianCheck& check, std::vector<Variable<
       details += fmt::format("  input {}, shape {}: not checked (does not require grad)\n", k, format_shape(rep.shape));
       continue;
     }
-    const InputEntries in = compare_input(check, inputs, k, analytic.jacobians[k], out_shape, opts);
-    details += describe_input(in, output_name, analytic.reached[k], out.requires_grad());
+    const InputEntries in = compare_input(check, inputs, k, analytic.jacobians[k], layout, opts);
+    details += describe_input(in, output_name, analytic.reached[k], any_graph);
     result.ok = result.ok && in.report.ok;
     result.inputs.push_back(in.report);
   }
 
+  const std::string shapes = outs.size() == 1 ? "output shape " + format_shape(layout.shapes[0])
+                                              : fmt::format("{} outputs", outs.size());
   result.report = fmt::format(
-      "{} {}: {} against central differences, output shape {}, eps {:g}; an entry passes "
-      "when |analytic - numeric| <= atol + rtol * |numeric|, atol {:g}, rtol {:g}{}\n",
-      check.name, result.ok ? "passed" : "FAILED", check.what, format_shape(out_shape), opts.eps, opts.atol, opts.rtol,
-      check.note);
-  if (!out.requires_grad()) {
+      "{} {}: {} against central differences, {}, eps {:g}; an entry passes when |analytic - numeric| <= "
+      "atol + rtol * |numeric|, atol {:g}, rtol {:g}\n",
+      check.name, result.ok ? "passed" : "FAILED", check.what, shapes, opts.eps, opts.atol, opts.rtol);
+  if (!any_graph) {
     result.report += "  f's output does not require grad, so no gradient reaches any input: is it computed under "
                      "NoGradGuard or only from detached values?\n";
   }

@@ -10,24 +10,26 @@
 
 namespace tg::detail {
 
-using CheckedFunction = std::function<Variable<double>(const std::vector<Variable<double>>&)>;
+// The checked function: its outputs, whose elements, one output after another, are the Jacobian's
+// rows. An undefined output counts as zeros that depend on nothing.
+using CheckedFunction = std::function<std::vector<Variable<double>>(const std::vector<Variable<double>>&)>;
 
-// What a report calls one element of the checked function's output: "output element [1, 2]".
-using OutputNamer = std::function<std::string(std::size_t flat_index)>;
+// What a report calls one row of the Jacobian: "output element [1, 2]".
+using OutputNamer = std::function<std::string(std::size_t output, const Shape& index)>;
 
 struct JacobianCheck {
-  const char* name;              // "gradcheck", in errors and the report's first line
-  std::string what;              // "analytic Jacobian of f", the report's subject
-  CheckedFunction f;             // output of any shape; its flat elements are the Jacobian's rows
-  OutputNamer output_name;       // null: the output element's index in f's output shape
-  std::string note;              // appended to the report's first line, may be empty
+  const char* name;         // "gradcheck", in errors and the report's first line
+  std::string what;         // "analytic Jacobian of f", the report's subject
+  CheckedFunction traced;   // recorded on the tape: the analytic Jacobian comes from its backward
+  CheckedFunction values;   // the same values, for the central differences (it may record nothing)
+  OutputNamer output_name;  // null: "output element [i, j]"
 };
 
 // Compares, for every input that requires grad, each Jacobian entry d f[j] / d input[i] from the
 // tape (one backward per output element) with (f(x + eps) - f(x - eps)) / 2 eps. Inputs are
 // restored afterwards, also when f throws; their gradients are cleared. Throws
 // std::invalid_argument (naming check.name) when no input requires grad, an input is undefined,
-// eps <= 0, or f's output changes shape under a perturbation.
+// eps <= 0, or an output changes shape under a perturbation.
 GradcheckResult check_jacobian(const JacobianCheck& check, std::vector<Variable<double>> inputs,
                                const GradcheckOptions& opts);
 

@@ -1,16 +1,17 @@
-// NumPy broadcasting for binary ops, and the one helper that folds a gradient back to an input's shape.
+// NumPy broadcasting for binary ops, and sum_to, which folds a gradient back to an input's shape.
 #pragma once
 
 #include "../../core/errors.hpp"
-#include "../../core/tensor.hpp"
+#include "../../core/variable.hpp"
 
-namespace tg {
+namespace tg::detail {
 
 // The broadcast result of two shapes; throws std::invalid_argument naming `op` where NumPy would refuse.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
-// Sums `grad` over the axes that broadcasting added or stretched, giving a tensor of `shape`.
+// Sums `g` over the axes that broadcasting added or stretched, giving a Variable of `shape` (g
+// itself when it already has that shape). Differentiable: its derivative is expand.
 template <class T>
-Tensor<T> unbroadcast(const Tensor<T>& grad, const Shape& shape);
+Variable<T> sum_to(const Variable<T>& g, const Shape& shape);
 
-}  // namespace tg
+}  // namespace tg::detail

@@ -4,6 +4,7 @@
 
 #include "../../core/errors.hpp"
 #include "gemm.hpp"
+#include "lane_sum.hpp"
 
 namespace tg::detail {
 namespace {
@@ -13,22 +14,6 @@ long long output_size(std::size_t size, std::size_t k, std::size_t s, std::size_
   const long long num = static_cast<long long>(size + 2 * p) - static_cast<long long>(d * (k - 1) + 1);
   const long long st = static_cast<long long>(s);
   return (num >= 0 ? num / st : -((-num + st - 1) / st)) + 1;
-}
-
-// The sum of n values, in 16 independent lanes so that the compiler vectorises it (a single running
-// sum is a chain of dependent additions that it may not reorder).
-template <class T>
-T sum_of(const T* p, std::size_t n) {
-  constexpr std::size_t lanes = 16;
-  T acc[lanes] = {};
-  std::size_t i = 0;
-  for (; i + lanes <= n; i += lanes) {
-    for (std::size_t k = 0; k < lanes; ++k) acc[k] += p[i + k];
-  }
-  T total = T(0);
-  for (; i < n; ++i) total += p[i];
-  for (std::size_t k = 0; k < lanes; ++k) total += acc[k];
-  return total;
 }
 
 // dW (Og, K) += dY (Og, L) · colᵀ when K, a group's C·kH·kW, is tiny (9 for a first 3x3 layer on
@@ -181,7 +166,10 @@ void conv_backward_image(const ConvPlan& p, const T* x, const T* w, const T* dy,
     }
   }
   if (db) {  // db[o] += the sum of dY over the output plane
-    for (std::size_t o = 0; o < p.O; ++o) db[o] += sum_of(dy + o * L, L);
+    for (std::size_t o = 0; o < p.O; ++o) {
+      const T* row = dy + o * L;
+      db[o] += static_cast<T>(lane_sum(L, [row](std::size_t i) { return row[i]; }));
+    }
   }
 }
 

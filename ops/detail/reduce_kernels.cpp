@@ -1,5 +1,8 @@
 #include "reduce_kernels.hpp"
 
+#include "../../core/detail/instantiate.hpp"
+#include "lane_sum.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -7,20 +10,10 @@ namespace tg::detail {
 
 template <class T>
 void sum_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner) {
-  if (inner == 1) {
-    // Contiguous rows: independent partial sums let the compiler vectorise without reassociating.
-    constexpr std::size_t lanes = 16;
+  if (inner == 1) {  // contiguous rows
     for (std::size_t o = 0; o < outer; ++o) {
       const T* row = in + o * n;
-      double acc[lanes] = {};
-      std::size_t k = 0;
-      for (; k + lanes <= n; k += lanes) {
-        for (std::size_t j = 0; j < lanes; ++j) acc[j] += static_cast<double>(row[k + j]);
-      }
-      double total = 0;
-      for (; k < n; ++k) total += static_cast<double>(row[k]);
-      for (std::size_t j = 0; j < lanes; ++j) total += acc[j];
-      out[o] = static_cast<T>(total);
+      out[o] = static_cast<T>(lane_sum(n, [row](std::size_t k) { return row[k]; }));
     }
     return;
   }
@@ -65,6 +58,16 @@ void max_middle_backward(const T* grad, const std::size_t* index, T* out, std::s
     for (std::size_t i = 0; i < inner; ++i) {
       const std::size_t j = o * inner + i;
       out[(o * n + index[j]) * inner + i] = grad[j];
+    }
+  }
+}
+
+template <class T>
+void gather_middle(const T* in, const std::size_t* index, T* out, std::size_t outer, std::size_t n, std::size_t inner) {
+  for (std::size_t o = 0; o < outer; ++o) {
+    for (std::size_t i = 0; i < inner; ++i) {
+      const std::size_t j = o * inner + i;
+      out[j] = in[(o * n + index[j]) * inner + i];
     }
   }
 }
@@ -116,15 +119,12 @@ void expand_scaled(const T* in, const Shape& in_shape, T* out, const Shape& out_
   }
 }
 
-template void sum_middle<float>(const float*, float*, std::size_t, std::size_t, std::size_t);
-template void sum_middle<double>(const double*, double*, std::size_t, std::size_t, std::size_t);
-template void max_middle<float>(const float*, float*, std::size_t*, std::size_t, std::size_t, std::size_t);
-template void max_middle<double>(const double*, double*, std::size_t*, std::size_t, std::size_t, std::size_t);
-template void max_middle_backward<float>(const float*, const std::size_t*, float*, std::size_t, std::size_t,
-                                         std::size_t);
-template void max_middle_backward<double>(const double*, const std::size_t*, double*, std::size_t, std::size_t,
-                                          std::size_t);
-template void expand_scaled<float>(const float*, const Shape&, float*, const Shape&, float);
-template void expand_scaled<double>(const double*, const Shape&, double*, const Shape&, double);
+#define TG_FUNCTIONS(T)                                                                                    \
+  template void sum_middle<T>(const T*, T*, std::size_t, std::size_t, std::size_t);                         \
+  template void max_middle<T>(const T*, T*, std::size_t*, std::size_t, std::size_t, std::size_t);           \
+  template void max_middle_backward<T>(const T*, const std::size_t*, T*, std::size_t, std::size_t, std::size_t); \
+  template void gather_middle<T>(const T*, const std::size_t*, T*, std::size_t, std::size_t, std::size_t);  \
+  template void expand_scaled<T>(const T*, const Shape&, T*, const Shape&, T);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg::detail

@@ -23,6 +23,10 @@ template <class T>
 void max_middle_backward(const T* grad, const std::size_t* index, T* out, std::size_t outer, std::size_t n,
                          std::size_t inner);
 
+// out[o, i] = in[o, index[o, i], i]: what max_middle_backward scattered, read back.
+template <class T>
+void gather_middle(const T* in, const std::size_t* index, T* out, std::size_t outer, std::size_t n, std::size_t inner);
+
 // out = scale * in broadcast to `out_shape`; `in_shape` has the same rank, each extent 1 or equal.
 template <class T>
 void expand_scaled(const T* in, const Shape& in_shape, T* out, const Shape& out_shape, T scale);

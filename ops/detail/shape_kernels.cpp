@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "../../core/detail/instantiate.hpp"
+
 namespace tg::detail {
 namespace {
 
@@ -96,15 +98,38 @@ void split_middle(const T* in, const std::vector<T*>& parts, const std::vector<s
   }
 }
 
-template void permute_copy<float>(const float*, const Shape&, const Shape&, float*);
-template void permute_copy<double>(const double*, const Shape&, const Shape&, double*);
-template void concat_middle<float>(const std::vector<const float*>&, const std::vector<std::size_t>&, float*,
-                                   std::size_t, std::size_t);
-template void concat_middle<double>(const std::vector<const double*>&, const std::vector<std::size_t>&, double*,
-                                    std::size_t, std::size_t);
-template void split_middle<float>(const float*, const std::vector<float*>&, const std::vector<std::size_t>&,
-                                  std::size_t, std::size_t);
-template void split_middle<double>(const double*, const std::vector<double*>&, const std::vector<std::size_t>&,
-                                   std::size_t, std::size_t);
+template <class T>
+void take_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner, std::size_t start,
+                 std::size_t count, std::size_t step) {
+  for (std::size_t o = 0; o < outer; ++o) {
+    for (std::size_t k = 0; k < count; ++k) {
+      const T* src = in + (o * n + start + k * step) * inner;
+      std::copy(src, src + inner, out + (o * count + k) * inner);
+    }
+  }
+}
+
+template <class T>
+void put_middle(const T* part, T* whole, std::size_t outer, std::size_t n, std::size_t inner, std::size_t start,
+                std::size_t count, std::size_t step) {
+  for (std::size_t o = 0; o < outer; ++o) {
+    for (std::size_t k = 0; k < count; ++k) {
+      const T* src = part + (o * count + k) * inner;
+      std::copy(src, src + inner, whole + (o * n + start + k * step) * inner);
+    }
+  }
+}
+
+#define TG_FUNCTIONS(T)                                                                                          \
+  template void permute_copy<T>(const T*, const Shape&, const Shape&, T*);                                        \
+  template void concat_middle<T>(const std::vector<const T*>&, const std::vector<std::size_t>&, T*, std::size_t,  \
+                                 std::size_t);                                                                    \
+  template void split_middle<T>(const T*, const std::vector<T*>&, const std::vector<std::size_t>&, std::size_t,   \
+                                std::size_t);                                                                     \
+  template void take_middle<T>(const T*, T*, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t,     \
+                               std::size_t);                                                                      \
+  template void put_middle<T>(const T*, T*, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t,      \
+                              std::size_t);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg::detail

@@ -22,4 +22,13 @@ template <class T>
 void split_middle(const T* in, const std::vector<T*>& parts, const std::vector<std::size_t>& n, std::size_t outer,
                   std::size_t inner);
 
+// Viewing `in` as (outer, n, inner) and `out` as (outer, count, inner): out[o, k, i] =
+// in[o, start + k * step, i] (take), or the reverse assignment into a zeroed `in`-shaped buffer (put).
+template <class T>
+void take_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner, std::size_t start,
+                 std::size_t count, std::size_t step);
+template <class T>
+void put_middle(const T* part, T* whole, std::size_t outer, std::size_t n, std::size_t inner, std::size_t start,
+                std::size_t count, std::size_t step);
+
 }  // namespace tg::detail

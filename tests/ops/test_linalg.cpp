@@ -52,7 +52,7 @@ TEST_CASE("matmul: double products split over two threads agree with a naive loo
   Generator gen(47);
   set_num_threads(2);
   for (const auto& [m, k, n] : {std::array<std::size_t, 3>{301, 97, 53}, std::array<std::size_t, 3>{7, 401, 389}}) {
-    auto a = test::param(test::uniform({m, k}, gen)), b = test::param(test::uniform({k, n}, gen));
+    const auto a = test::param(test::uniform({m, k}, gen)), b = test::param(test::uniform({k, n}, gen));
     Variable<double> c = matmul(a, b);
     test::require_close(c.value(), naive_matmul(a.value(), b.value()), 1e-12);
     const Tensor<double> g = test::uniform({m, n}, gen);

@@ -49,6 +49,21 @@ inline void require_gradcheck(const std::function<Variable<double>(const std::ve
   REQUIRE(r.ok);
 }
 
+// Runs gradgradcheck and fails the test with its report when it does not pass.
+inline void require_gradgradcheck(const std::function<Variable<double>(const std::vector<Variable<double>>&)>& f,
+                                  const std::vector<Variable<double>>& inputs, GradcheckOptions opts = {}) {
+  GradcheckResult r = gradgradcheck(f, inputs, opts);
+  INFO(r.report);
+  REQUIRE(r.ok);
+}
+
+// Both checks: the first derivatives and the second.
+inline void require_grad_and_gradgrad(const std::function<Variable<double>(const std::vector<Variable<double>>&)>& f,
+                                      const std::vector<Variable<double>>& inputs, GradcheckOptions opts = {}) {
+  require_gradcheck(f, inputs, opts);
+  require_gradgradcheck(f, inputs, opts);
+}
+
 // Runs `f`, requires that it throws E, and returns the message for further checks.
 template <class E, class F>
 std::string message_of(F&& f) {

@@ -1,0 +1,75 @@
+// What a Variable handle shares, and the recorded op (Node) that produced it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../variable.hpp"
+
+namespace tg::detail {
+
+template <class T>
+using Gradients = std::vector<Variable<T>>;
+
+// The backward of a recorded op: the gradient of its output and the output itself, to one gradient
+// per input (undefined where an input needs none). It is written with tapegrad's own functions, so
+// with create_graph the engine lets them record and the gradient can be differentiated again.
+// grad_output is handed over: at its last use an op may std::move it into a function that takes
+// over its buffer (ops/detail/autograd.hpp, take_buffer).
+template <class T>
+using OpBackward = std::function<Gradients<T>(Variable<T> grad_output, const Variable<T>& output)>;
+
+// What an op's backward reads besides the output's gradient: some of its inputs and/or its own
+// output, never a copy. The engine refuses to run the backward if any of them was written since.
+struct Saves {
+  std::vector<std::size_t> inputs;
+  bool output = false;
+};
+
+// One recorded op: its inputs, the versions of what its backward reads, and the backward itself.
+// Destruction is iterative, so a chain of 100,000 ops does not overflow the stack.
+template <class T>
+struct Node {
+  std::vector<Variable<T>> inputs;
+  OpBackward<T> backward;
+  std::vector<std::pair<std::size_t, std::uint64_t>> saved_inputs;  // (input position, version)
+  bool saves_output = false;   // the output must still be at version 0
+  bool differentiable = true;  // false for a user's Tensor-form record_op: once differentiable
+
+  Node(std::vector<Variable<T>> in, OpBackward<T> fn, const Saves& saves, bool differentiable);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+};
+
+template <class T>
+struct Hook {
+  std::size_t handle;
+  std::function<Tensor<T>(const Tensor<T>&)> fn;
+};
+
+// A leaf has no grad_fn; an op's output owns the Node that made it.
+template <class T>
+struct VariableImpl {
+  Tensor<T> value;
+  std::atomic<std::uint64_t> version{0};  // write accesses to value (Variable::version)
+  bool requires_grad = false;
+  std::unique_ptr<Node<T>> grad_fn;
+  std::string op;               // name of the op that produced it ("" for a leaf); kept after release
+  std::string name;             // a parameter's name, where a module gave one
+  bool graph_released = false;  // a backward without retain_graph freed the graph below
+
+  // Guarded by mutex: several threads may back-propagate into one leaf (shared parameters).
+  // Recursive, so that a hook may read its own variable's gradient.
+  std::recursive_mutex mutex;
+  std::shared_ptr<VariableImpl> grad;  // the accumulated gradient, null until a backward reaches this leaf
+  std::vector<Hook<T>> hooks;          // in registration order
+};
+
+}  // namespace tg::detail
