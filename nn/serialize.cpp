@@ -3,21 +3,33 @@
 #include <fmt/format.h>
 
 #include "../core/errors.hpp"
+#include "../core/detail/instantiate.hpp"
 #include "../core/npz.hpp"
 
 namespace tg::nn {
+namespace {
+
+// What a checkpoint holds: every parameter, then every buffer, by dotted name (PyTorch's state_dict).
+template <class T>
+typename Module<T>::NamedParameters state_of(const Module<T>& module) {
+  auto named = module.named_parameters();
+  for (auto& entry : module.named_buffers()) named.push_back(std::move(entry));
+  return named;
+}
+
+}  // namespace
 
 template <class T>
 void save(const Module<T>& module, const std::string& path) {
   std::vector<std::pair<std::string, Tensor<T>>> arrays;
-  for (const auto& [name, p] : module.named_parameters()) arrays.emplace_back(name, p.value());
+  for (const auto& [name, p] : state_of(module)) arrays.emplace_back(name, p.value());
   write_npz(path, arrays);
 }
 
 template <class T>
 void load(Module<T>& module, const std::string& path) {
   NpzEntries entries = read_npz(path);
-  auto named = module.named_parameters();
+  auto named = state_of(module);
 
   std::vector<std::string> problems;
   for (const auto& [name, p] : named) {
@@ -41,10 +53,9 @@ void load(Module<T>& module, const std::string& path) {
   for (auto& [name, p] : named) p.value() = entries.at(name).template to<T>();
 }
 
-// Explicit instantiations for float and double.
-template void save<float>(const Module<float>&, const std::string&);
-template void save<double>(const Module<double>&, const std::string&);
-template void load<float>(Module<float>&, const std::string&);
-template void load<double>(Module<double>&, const std::string&);
+#define TG_FUNCTIONS(T)                                         \
+  template void save<T>(const Module<T>&, const std::string&); \
+  template void load<T>(Module<T>&, const std::string&);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg::nn

@@ -1,4 +1,5 @@
-// Checkpoints: a module's named parameters to and from an .npz archive that numpy.load opens.
+// Checkpoints: a module's named parameters and buffers (PyTorch's state_dict) to and from an .npz
+// archive that numpy.load opens.
 #pragma once
 
 #include <string>
@@ -7,8 +8,8 @@
 
 namespace tg::nn {
 
-// Writes one array per named parameter ("0.weight", ...), atomically: a crash mid-save leaves
-// the previous file intact.
+// Writes one array per named parameter and buffer ("0.weight", "1.running_mean", ...),
+// atomically: a crash mid-save leaves the previous file intact.
 template <class T>
 void save(const Module<T>& module, const std::string& path);
 
