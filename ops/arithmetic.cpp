@@ -1,5 +1,7 @@
 #include "arithmetic.hpp"
 
+#include <cmath>
+
 #include <xtensor/xmath.hpp>
 
 #include "../core/record_op.hpp"
@@ -82,13 +84,29 @@ template <class T> Variable<T> operator*(Scalar<T> s, const Variable<T>& a) { re
 template <class T> Variable<T> operator/(const Variable<T>& a, Scalar<T> s) { return a / constant(s); }
 template <class T> Variable<T> operator/(Scalar<T> s, const Variable<T>& a) { return constant(s) / a; }
 
+namespace {
+
+// x^p element by element with std::pow: xsimd's vector pow (xt::pow on a SIMD build) gives 0 for
+// 0^p with p <= 0 (0^0 is 1, 0^-1 is inf).
+template <class T>
+Tensor<T> power(const Tensor<T>& x, T p) {
+  Tensor<T> out = Tensor<T>::from_shape(x.shape());
+  const T* xp = x.data();
+  T* op = out.data();
+  for (std::size_t i = 0; i < x.size(); ++i) op[i] = std::pow(xp[i], p);
+  return out;
+}
+
+}  // namespace
+
 template <class T>
 Variable<T> pow(const Variable<T>& a, Scalar<T> p) {
-  return record_op<T>("pow", Tensor<T>(xt::pow(a.value(), p)), {a}, [a, p](const Tensor<T>& g) {
+  return record_op<T>("pow", power(a.value(), p), {a}, [a, p](const Tensor<T>& g) {
     if (p == T(0)) return detail::single_grad<T>(Tensor<T>(xt::zeros<T>(g.shape())));  // PyTorch: d/dx x^0 = 0, even at 0
-    return detail::single_grad<T>(Tensor<T>(g * p * xt::pow(a.value(), p - T(1))));
+    return detail::single_grad<T>(Tensor<T>(g * p * power(a.value(), p - T(1))));
   });
 }
+
 
 template <class T>
 Variable<T> exp(const Variable<T>& a) {
