@@ -6,10 +6,11 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xoperation.hpp>
 
-#include "../core/record_op.hpp"
-#include "detail/softmax_kernel.hpp"
-#include "detail/grads.hpp"
+#include "../core/detail/cpu.hpp"
 #include "../core/detail/parallel.hpp"
+#include "../core/record_op.hpp"
+#include "detail/grads.hpp"
+#include "detail/softmax_kernel.hpp"
 
 namespace tg {
 namespace {
@@ -49,15 +50,21 @@ Tensor<T> map2(const Tensor<T>& x, const Tensor<T>& g, F f) {
   return out;
 }
 
-// g[i] = 0 where zero(x[i]), in place: the backward of a piecewise-identity op.
-template <class T, class F>
-void mask_in_place(const Tensor<T>& x, Tensor<T>& g, F zero) {
-  const T* __restrict xp = x.data();
-  T* __restrict gp = g.data();
-  detail::parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t i = lo; i < hi; ++i) gp[i] = zero(xp[i]) ? T(0) : gp[i];
-  });
+// relu's forward, out = x < 0 ? 0 : x (NaN passes, as in PyTorch), and backward in place,
+// g = x <= 0 ? 0 : g (PyTorch's threshold_backward: the gradient at exactly 0 is 0).
+template <class T>
+TG_KERNEL_INLINE void relu_kernel(const T* __restrict x, std::size_t n, T* __restrict out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = x[i] < T(0) ? T(0) : x[i];
 }
+TG_AVX512_CLONES void relu_rows(const float* x, std::size_t n, float* out) { relu_kernel(x, n, out); }
+TG_AVX512_CLONES void relu_rows(const double* x, std::size_t n, double* out) { relu_kernel(x, n, out); }
+
+template <class T>
+TG_KERNEL_INLINE void relu_backward_kernel(const T* __restrict x, std::size_t n, T* __restrict g) {
+  for (std::size_t i = 0; i < n; ++i) g[i] = x[i] <= T(0) ? T(0) : g[i];
+}
+TG_AVX512_CLONES void relu_backward_rows(const float* x, std::size_t n, float* g) { relu_backward_kernel(x, n, g); }
+TG_AVX512_CLONES void relu_backward_rows(const double* x, std::size_t n, double* g) { relu_backward_kernel(x, n, g); }
 
 }  // namespace
 
@@ -85,12 +92,17 @@ Variable<T> tanh(const Variable<T>& a) {
 
 template <class T>
 Variable<T> relu(const Variable<T>& a) {
-  // `x < 0 ? 0 : x` lets NaN through, as PyTorch's relu does.
-  Tensor<T> y = map(a.value(), [](T v) { return v < T(0) ? T(0) : v; });
+  const Tensor<T>& x = a.value();
+  Tensor<T> y = Tensor<T>::from_shape(x.shape());
+  detail::parallel_blocks(x.size(), 1, [&](std::size_t lo, std::size_t hi) {
+    relu_rows(x.data() + lo, hi - lo, y.data() + lo);
+  });
   return detail::record_consuming_op<T>("relu", std::move(y), {a}, [a](Tensor<T>&& g) {
-    // PyTorch's threshold_backward: x <= 0 ? 0 : g, so the gradient at exactly 0 is 0. Written
-    // into g itself, which the engine hands over: no new batch-sized buffer per step.
-    mask_in_place(a.value(), g, [](T v) { return v <= T(0); });
+    // Written into g itself, which the engine hands over: no new batch-sized buffer per step.
+    const T* xp = a.value().data();
+    detail::parallel_blocks(g.size(), 2, [&](std::size_t lo, std::size_t hi) {
+      relu_backward_rows(xp + lo, hi - lo, g.data() + lo);
+    });
     return detail::single_grad<T>(std::move(g));
   });
 }

@@ -2,12 +2,31 @@
 
 #include <algorithm>
 
+#include "../core/detail/cpu.hpp"
+#include "../core/detail/parallel.hpp"
 #include "../core/errors.hpp"
 #include "../core/record_op.hpp"
 #include "detail/gemm.hpp"
-#include "../core/detail/parallel.hpp"
 
 namespace tg {
+namespace {
+
+// sums[j] += the sum over the rows of m (rows, cols) of m[r][j].
+template <class T>
+TG_KERNEL_INLINE void add_column_sums_kernel(const T* m, std::size_t rows, std::size_t cols, T* sums) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const T* row = m + r * cols;
+    for (std::size_t j = 0; j < cols; ++j) sums[j] += row[j];
+  }
+}
+TG_AVX512_CLONES void add_column_sums(const float* m, std::size_t rows, std::size_t cols, float* sums) {
+  add_column_sums_kernel(m, rows, cols, sums);
+}
+TG_AVX512_CLONES void add_column_sums(const double* m, std::size_t rows, std::size_t cols, double* sums) {
+  add_column_sums_kernel(m, rows, cols, sums);
+}
+
+}  // namespace
 
 using detail::gemm;
 
@@ -79,14 +98,8 @@ Variable<T> linear(const Variable<T>& x, const Variable<T>& w, const Variable<T>
       gemm<T>(true, false, out, in, n_rows, T(1), g.data(), out, x.value().data(), in, T(0), grads[1].data(), in);
     }
     if (b.requires_grad()) {  // db = column sums of dY
-      grads[2] = Tensor<T>::from_shape({out});
-      T* db = grads[2].data();
-      std::fill(db, db + out, T(0));
-      const T* gp = g.data();
-      for (std::size_t r = 0; r < n_rows; ++r) {
-        const T* row = gp + r * out;
-        for (std::size_t j = 0; j < out; ++j) db[j] += row[j];
-      }
+      grads[2] = xt::zeros<T>({out});
+      add_column_sums(g.data(), n_rows, out, grads[2].data());
     }
     return grads;
   });
