@@ -5,8 +5,9 @@
 #include <numeric>
 #include <random>
 
-#include "../core/errors.hpp"
+#include "../core/detail/cpu.hpp"
 #include "../core/detail/parallel.hpp"
+#include "../core/errors.hpp"
 
 namespace tg::data {
 namespace {
@@ -22,6 +23,18 @@ std::uint64_t uniform_upto(std::mt19937_64& engine, std::uint64_t bound) {
   do x = engine();
   while (x >= limit);
   return x % range;
+}
+
+// out[p] = byte / 255, by division as torchvision's ToTensor does.
+template <class T>
+TG_KERNEL_INLINE void bytes_to_unit_kernel(const std::uint8_t* src, std::size_t n, T* out) {
+  for (std::size_t p = 0; p < n; ++p) out[p] = static_cast<T>(src[p]) / static_cast<T>(255);
+}
+TG_AVX512_CLONES void bytes_to_unit(const std::uint8_t* src, std::size_t n, float* out) {
+  bytes_to_unit_kernel(src, n, out);
+}
+TG_AVX512_CLONES void bytes_to_unit(const std::uint8_t* src, std::size_t n, double* out) {
+  bytes_to_unit_kernel(src, n, out);
 }
 
 }  // namespace
@@ -131,8 +144,7 @@ void DataLoader<T>::fill_batch(const std::vector<std::size_t>& order, std::size_
         const std::uint8_t* next = src_base + batch.indices[k + 1] * pixels;
         for (std::size_t off = 0; off < pixels; off += 64) __builtin_prefetch(next + off);
       }
-      // byte / 255 by division, as torchvision's ToTensor does (vectorised at -O3).
-      for (std::size_t p = 0; p < pixels; ++p) out[p] = static_cast<T>(src[p]) / static_cast<T>(255);
+      bytes_to_unit(src, pixels, out);
     }
   });
   batch.images = Variable<T>(std::move(images));

@@ -1,5 +1,7 @@
 #include "arithmetic.hpp"
 
+#include <cmath>
+
 #include <xtensor/xmath.hpp>
 
 #include "../core/detail/instantiate.hpp"
@@ -82,15 +84,31 @@ template <class T> Variable<T> operator*(Scalar<T> s, const Variable<T>& a) { re
 template <class T> Variable<T> operator/(const Variable<T>& a, Scalar<T> s) { return a / constant<T>(s); }
 template <class T> Variable<T> operator/(Scalar<T> s, const Variable<T>& a) { return constant<T>(s) / a; }
 
+namespace {
+
+// x^p element by element with std::pow: xsimd's vector pow (xt::pow on a SIMD build) gives 0 for
+// 0^p with p <= 0 (0^0 is 1, 0^-1 is inf).
+template <class T>
+Tensor<T> power(const Tensor<T>& x, T p) {
+  Tensor<T> out = Tensor<T>::from_shape(x.shape());
+  const T* xp = x.data();
+  T* op = out.data();
+  for (std::size_t i = 0; i < x.size(); ++i) op[i] = std::pow(xp[i], p);
+  return out;
+}
+
+}  // namespace
+
 template <class T>
 Variable<T> pow(const Variable<T>& a, Scalar<T> p) {
-  return detail::record<T>("pow", Tensor<T>(xt::pow(a.value(), p)), {a}, detail::saves_inputs({0}),
+  return detail::record<T>("pow", power(a.value(), p), {a}, detail::saves_inputs({0}),
                            [a, p](Variable<T> g, const Variable<T>&) {
                              // PyTorch: d/dx x^0 = 0, even at 0.
                              if (p == T(0)) return detail::single(detail::constant<T>(xt::zeros<T>(a.shape())));
                              return detail::single(g * (pow(a, p - T(1)) * p));
                            });
 }
+
 
 template <class T>
 Variable<T> exp(const Variable<T>& a) {

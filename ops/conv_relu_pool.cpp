@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../core/detail/cpu.hpp"
 #include "../core/record_op.hpp"
 #include "activation.hpp"
 #include "conv.hpp"
@@ -28,8 +29,31 @@ detail::PoolGeometry pool_of(const detail::ConvPlan& p) {
 
 // relu in place, as tg::relu computes it (`x < 0 ? 0 : x` lets NaN through).
 template <class T>
-void relu_in_place(T* y, std::size_t n) {
+TG_KERNEL_INLINE void relu_in_place_kernel(T* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = y[i] < T(0) ? T(0) : y[i];
+}
+TG_AVX512_CLONES void relu_in_place(float* y, std::size_t n) { relu_in_place_kernel(y, n); }
+TG_AVX512_CLONES void relu_in_place(double* y, std::size_t n) { relu_in_place_kernel(y, n); }
+
+// pass[i] = whether relu's backward lets window i's gradient through (not where the pooled
+// maximum y[i] is <= 0).
+template <class T>
+TG_KERNEL_INLINE void relu_passes_kernel(const T* y, std::size_t n, std::uint8_t* pass) {
+  for (std::size_t i = 0; i < n; ++i) pass[i] = !(y[i] <= T(0));
+}
+TG_AVX512_CLONES void relu_passes(const float* y, std::size_t n, std::uint8_t* pass) { relu_passes_kernel(y, n, pass); }
+TG_AVX512_CLONES void relu_passes(const double* y, std::size_t n, std::uint8_t* pass) { relu_passes_kernel(y, n, pass); }
+
+// out[i] = g[i] where pass[i], else 0.
+template <class T>
+TG_KERNEL_INLINE void masked_copy_kernel(const T* g, const std::uint8_t* pass, std::size_t n, T* out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = pass[i] ? g[i] : T(0);
+}
+TG_AVX512_CLONES void masked_copy(const float* g, const std::uint8_t* pass, std::size_t n, float* out) {
+  masked_copy_kernel(g, pass, n, out);
+}
+TG_AVX512_CLONES void masked_copy(const double* g, const std::uint8_t* pass, std::size_t n, double* out) {
+  masked_copy_kernel(g, pass, n, out);
 }
 
 }  // namespace
@@ -57,9 +81,7 @@ Variable<T> conv2d_relu_max_pool2d(const Variable<T>& x, const Variable<T>& w, c
         relu_in_place(activation, conv_out);
         T* yn = yp + n * pooled;
         detail::max_pool_2x2_forward(activation, pg, yn, recorded ? choice.data() + n * pooled : nullptr);
-        if (recorded) {
-          for (std::size_t i = 0; i < pooled; ++i) passes[n * pooled + i] = !(yn[i] <= T(0));
-        }
+        if (recorded) relu_passes(yn, pooled, passes.data() + n * pooled);
       });
   if (!recorded) return record_op<T>("conv2d_relu_max_pool2d", std::move(y), {x, w, b}, nullptr);
 
@@ -72,9 +94,7 @@ Variable<T> conv2d_relu_max_pool2d(const Variable<T>& x, const Variable<T>& w, c
         return detail::convolution_backward(p, x, w, b, pooled + p.out_image(), [&](std::size_t n, T* work) {
           T* through_relu = work;
           T* dconv = work + pooled;
-          const std::uint8_t* pass = passes.data() + n * pooled;
-          const T* gn = gp + n * pooled;
-          for (std::size_t i = 0; i < pooled; ++i) through_relu[i] = pass[i] ? gn[i] : T(0);
+          masked_copy(gp + n * pooled, passes.data() + n * pooled, pooled, through_relu);
           detail::max_pool_2x2_backward(choice.data() + n * pooled, through_relu, pg, dconv);
           return static_cast<const T*>(dconv);
         });

@@ -2,6 +2,7 @@
 
 #include <climits>
 
+#include "../../core/detail/cpu.hpp"
 #include "../../core/errors.hpp"
 #include "gemm.hpp"
 #include "lane_sum.hpp"
@@ -22,7 +23,8 @@ long long output_size(std::size_t size, std::size_t k, std::size_t s, std::size_
 // row (each load of dY feeds nine multiply-adds; 30% faster than four at a time), the rest four
 // or one at a time. The sums are named variables: GCC does not vectorise an array reduction.
 template <class T>
-void add_small_weight_grad(const T* dy, const T* col, std::size_t Og, std::size_t K, std::size_t L, T* dw) {
+TG_KERNEL_INLINE void add_small_weight_grad_kernel(const T* dy, const T* col, std::size_t Og, std::size_t K,
+                                                   std::size_t L, T* dw) {
   for (std::size_t o = 0; o < Og; ++o) {
     const T* __restrict d = dy + o * L;
     T* dw_row = dw + o * K;
@@ -68,6 +70,26 @@ void add_small_weight_grad(const T* dy, const T* col, std::size_t Og, std::size_
       dw_row[k] += s0;
     }
   }
+}
+TG_AVX512_CLONES void add_small_weight_grad(const float* dy, const float* col, std::size_t Og, std::size_t K,
+                                            std::size_t L, float* dw) {
+  add_small_weight_grad_kernel(dy, col, Og, K, L, dw);
+}
+TG_AVX512_CLONES void add_small_weight_grad(const double* dy, const double* col, std::size_t Og, std::size_t K,
+                                            std::size_t L, double* dw) {
+  add_small_weight_grad_kernel(dy, col, Og, K, L, dw);
+}
+
+// y (O, L): row o set to bias[o], before the GEMM adds w · col.
+template <class T>
+TG_KERNEL_INLINE void fill_bias_rows_kernel(const T* bias, std::size_t O, std::size_t L, T* y) {
+  for (std::size_t o = 0; o < O; ++o) std::fill_n(y + o * L, L, bias[o]);
+}
+TG_AVX512_CLONES void fill_bias_rows(const float* bias, std::size_t O, std::size_t L, float* y) {
+  fill_bias_rows_kernel(bias, O, L, y);
+}
+TG_AVX512_CLONES void fill_bias_rows(const double* bias, std::size_t O, std::size_t L, double* y) {
+  fill_bias_rows_kernel(bias, O, L, y);
 }
 
 // Up to this many taps per group the weight gradient takes add_small_weight_grad instead of GEMM.
@@ -129,9 +151,7 @@ ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, con
 template <class T>
 void conv_forward_image(const ConvPlan& p, const T* x, const T* w, const T* bias, T* col, T* y) {
   const std::size_t Og = p.out_per_group(), K = p.taps(), L = p.positions(), plane = p.g.height * p.g.width;
-  if (bias) {
-    for (std::size_t o = 0; o < p.O; ++o) std::fill_n(y + o * L, L, bias[o]);
-  }
+  if (bias) fill_bias_rows(bias, p.O, L, y);
   for (std::size_t grp = 0; grp < p.groups; ++grp) {  // y[group] (Og, L) = w[group] (Og, K) · col (K, L)
     const T* xb = x + grp * p.g.channels * plane;
     if (!p.direct()) detail::im2col(xb, p.g, col);

@@ -35,16 +35,6 @@ Tensor<T> map2(const Tensor<T>& x, const Tensor<T>& g, F f) {
   return out;
 }
 
-// g[i] = 0 where zero(x[i]), in place.
-template <class T, class F>
-void zero_where(const Tensor<T>& x, Tensor<T>& g, F zero) {
-  const T* __restrict xp = x.data();
-  T* __restrict gp = g.data();
-  parallel_blocks(x.size(), 2, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t i = lo; i < hi; ++i) gp[i] = zero(xp[i]) ? T(0) : gp[i];
-  });
-}
-
 // sigmoid(x) from e = exp(-|x|), which never overflows: 1/(1+e) for x >= 0 and e/(1+e) below, which
 // keeps tiny values for very negative x instead of rounding them to 0.
 template <class T>

@@ -2,9 +2,13 @@
 
 #if TG_POOL_2X2_AVX512
 
+// In a portable build this file alone is compiled for AVX-512, and the linker keeps one copy of
+// each inline function that several files define, whichever file it comes from: so nothing here
+// may instantiate such a function (std::min, std::fill, ...) that other files use, nor run any code
+// before has_avx512() is asked (no dynamically initialised globals). Only the intrinsics, which
+// are always inlined, and parallel_blocks, whose instances here take this file's own lambdas.
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstring>
 
 #include "../../core/detail/parallel.hpp"
@@ -18,10 +22,13 @@ namespace {
 // the MNIST CNN), which made pooling a tenth of a CNN step.
 constexpr int lanes = 16;
 
-const __m512i even_columns = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-const __m512i odd_columns = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-const __m512i interleave_low = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-const __m512i interleave_high = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+__m512i even_columns() { return _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0); }
+__m512i odd_columns() { return _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1); }
+__m512i interleave_low() { return _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0); }
+__m512i interleave_high() { return _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8); }
+
+// The smaller of a and b (std::min would be an inline function shared with other files).
+std::size_t least(std::size_t a, std::size_t b) { return a < b ? a : b; }
 
 // The mask of the first n lanes (none for n <= 0).
 __mmask16 first(int n) { return static_cast<__mmask16>(n <= 0 ? 0u : n >= lanes ? 0xFFFFu : (1u << n) - 1u); }
@@ -35,8 +42,8 @@ Taps load_taps(const float* r0, const float* r1, int n) {
   const __mmask16 lo = first(2 * n), hi = first(2 * n - lanes);
   const __m512 t0 = _mm512_maskz_loadu_ps(lo, r0), t1 = _mm512_maskz_loadu_ps(hi, r0 + lanes);
   const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1), b1 = _mm512_maskz_loadu_ps(hi, r1 + lanes);
-  return {_mm512_permutex2var_ps(t0, even_columns, t1), _mm512_permutex2var_ps(t0, odd_columns, t1),
-          _mm512_permutex2var_ps(b0, even_columns, b1), _mm512_permutex2var_ps(b0, odd_columns, b1)};
+  return {_mm512_permutex2var_ps(t0, even_columns(), t1), _mm512_permutex2var_ps(t0, odd_columns(), t1),
+          _mm512_permutex2var_ps(b0, even_columns(), b1), _mm512_permutex2var_ps(b0, odd_columns(), b1)};
 }
 
 // PyTorch's rule in taps' row-major order, as in pool_kernels.cpp's select_2x2: a later tap wins
@@ -63,8 +70,8 @@ Choice choose(const Taps& t) {
 
 // Writes the 2n values of the interleaved row (left[0], right[0], left[1], ...).
 void store_interleaved(float* row, __m512 left, __m512 right, int n) {
-  _mm512_mask_storeu_ps(row, first(2 * n), _mm512_permutex2var_ps(left, interleave_low, right));
-  _mm512_mask_storeu_ps(row + lanes, first(2 * n - lanes), _mm512_permutex2var_ps(left, interleave_high, right));
+  _mm512_mask_storeu_ps(row, first(2 * n), _mm512_permutex2var_ps(left, interleave_low(), right));
+  _mm512_mask_storeu_ps(row + lanes, first(2 * n - lanes), _mm512_permutex2var_ps(left, interleave_high(), right));
 }
 
 }  // namespace
@@ -77,7 +84,7 @@ void max_pool_2x2_forward_avx512(const float* x, const PoolGeometry& g, float* y
         const float* r0 = x + p * in_plane + 2 * oh * W;
         const std::size_t o = p * out_plane + oh * OW;
         for (std::size_t ow = 0; ow < OW; ow += lanes) {
-          const int n = static_cast<int>(std::min<std::size_t>(lanes, OW - ow));
+          const int n = static_cast<int>(least(lanes, OW - ow));
           const Choice c = choose(load_taps(r0 + 2 * ow, r0 + W + 2 * ow, n));
           _mm512_mask_storeu_ps(y + o + ow, first(n), c.max);
           if (choice) {  // the last tap that won: later masks overwrite earlier ones
@@ -102,7 +109,7 @@ void max_pool_2x2_backward_avx512(const std::uint8_t* choice, const float* gy, c
         float* d0 = dp + 2 * oh * W;
         const std::size_t o = p * out_plane + oh * OW;
         for (std::size_t ow = 0; ow < OW; ow += lanes) {
-          const int n = static_cast<int>(std::min<std::size_t>(lanes, OW - ow));
+          const int n = static_cast<int>(least(lanes, OW - ow));
           alignas(16) std::uint8_t bytes[lanes] = {};
           std::memcpy(bytes, choice + o + ow, static_cast<std::size_t>(n));
           const __m512i tap = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(bytes)));
@@ -113,7 +120,7 @@ void max_pool_2x2_backward_avx512(const std::uint8_t* choice, const float* gy, c
         }
         if (W > 2 * OW) d0[W - 1] = d0[2 * W - 1] = 0.0f;  // an odd last column takes no gradient
       }
-      std::fill(dp + 2 * OH * W, dp + in_plane, 0.0f);  // nor does an odd last row
+      std::memset(dp + 2 * OH * W, 0, (in_plane - 2 * OH * W) * sizeof(float));  // nor does an odd last row
     }
   });
 }

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../../core/detail/cpu.hpp"
 #include "../../core/detail/parallel.hpp"
 #include "pool_2x2_avx512.hpp"
 
@@ -116,7 +117,9 @@ void max_pool_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* arg
 template <class T>
 void max_pool_2x2_forward(const T* x, const PoolGeometry& g, T* y, std::uint8_t* choice) {
 #if TG_POOL_2X2_AVX512
-  if constexpr (std::is_same_v<T, float>) return max_pool_2x2_forward_avx512(x, g, y, choice);
+  if constexpr (std::is_same_v<T, float>) {
+    if (has_avx512()) return max_pool_2x2_forward_avx512(x, g, y, choice);
+  }
 #endif
   const std::size_t W = g.width, in_plane = g.height * W, OW = g.out_w, out_plane = g.out_h * OW;
   parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
@@ -149,7 +152,9 @@ void max_pool_backward(const T* gy, const std::int64_t* argmax, const PoolGeomet
 template <class T>
 void max_pool_2x2_backward(const std::uint8_t* choice, const T* gy, const PoolGeometry& g, T* gx) {
 #if TG_POOL_2X2_AVX512
-  if constexpr (std::is_same_v<T, float>) return max_pool_2x2_backward_avx512(choice, gy, g, gx);
+  if constexpr (std::is_same_v<T, float>) {
+    if (has_avx512()) return max_pool_2x2_backward_avx512(choice, gy, g, gx);
+  }
 #endif
   const std::size_t W = g.width, H = g.height, in_plane = H * W, OW = g.out_w, OH = g.out_h, out_plane = OH * OW;
   parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {

@@ -167,6 +167,15 @@ TEST_CASE("unary ops: forward values") {
   test::require_close(pow(w, -1.5).value(), Tensor<double>{8.0, 1.0, 0.3535533905932738, 0.037037037037037035});
 }
 
+TEST_CASE("pow at 0 with a power <= 0, in a tensor long enough for the vector paths") {
+  Tensor<double> zeros = xt::zeros<double>({64});
+  CHECK(xt::all(xt::equal(pow(Variable<double>(zeros), 0.0).value(), 1.0)));
+  CHECK(xt::all(xt::isinf(pow(Variable<double>(zeros), -1.5).value())));
+  Variable<float> x(Tensor<float>(xt::zeros<float>({64})), true);
+  pow(x, 1.0f).backward(xt::ones<float>({64}));  // 1 * x^0 = 1, at 0 too
+  CHECK(xt::all(xt::equal(x.grad(), 1.0f)));
+}
+
 TEST_CASE("unary ops: gradient values at chosen points") {
   Variable<double> u(Tensor<double>{-2, 0.5, 3}, true);
   pow(u, 3.0).backward(xt::ones<double>({3}));
