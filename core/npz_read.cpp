@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "../core/errors.hpp"
+#include "errors.hpp"
 #include "detail/atomic_file.hpp"
 #include "detail/npy_format.hpp"
 #include "detail/zip_archive.hpp"
@@ -72,8 +72,9 @@ ZipSource file_source(const std::string& path, std::uint64_t& size) {
   if (fd < 0) throw std::runtime_error(system_error(fmt::format("read_npz: cannot open '{}'", path)));
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(::fdopen(fd, "rb"), std::fclose);
   if (!file) {
+    const std::string message = system_error(fmt::format("read_npz: cannot open '{}'", path));
     ::close(fd);
-    throw std::runtime_error(system_error(fmt::format("read_npz: cannot open '{}'", path)));
+    throw std::runtime_error(message);
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw std::runtime_error(system_error(fmt::format("read_npz: cannot stat '{}'", path)));
