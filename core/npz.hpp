@@ -1,5 +1,6 @@
 // The .npz format (what numpy.savez writes and numpy.load reads): a ZIP archive holding one
 // NAME.npy file (NPY format) per array. Format code only; nn/serialize uses it for checkpoints.
+// The zip container is libzip's, zip64 included: no 4 GiB or 65,535-array limit.
 #pragma once
 
 #include <map>
@@ -37,20 +38,23 @@ class NpyArray {
 using NpzEntries = std::map<std::string, NpyArray>;
 
 // Writes `arrays` as `path`, one NAME.npy per entry (stored, uncompressed, NPY format 1.0 with
-// 64-byte aligned data). Names must be unique, non-empty and free of NUL bytes. The archive is
-// written to a temporary file beside `path` and renamed into place, so a failure (std::runtime_error
-// naming the path and the cause) leaves any previous file untouched and no partial file behind.
-// A save killed outright (SIGKILL, power loss) leaves its "<path>.tmp.<pid>.<n>" file; the next
-// save to the same path removes those whose process is gone before it starts.
+// 64-byte aligned data); the same arrays always give the same bytes. Names must be unique,
+// non-empty, valid UTF-8 and free of NUL bytes (std::invalid_argument before any file is made).
+// The archive is written to a temporary file beside `path` and renamed into place, so a failure
+// (std::runtime_error naming the path and the cause) leaves any previous file untouched and no
+// partial file behind. A save killed outright (SIGKILL, power loss) leaves its
+// "<path>.tmp.<pid>.<n>" file; the next save to the same path removes those whose process is gone
+// before it starts.
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor<float>>>& arrays);
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor<double>>>& arrays);
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, NpyArray>>& arrays);
 
 // Reads every array of an .npz (stored or deflated entries, as numpy.savez and
-// numpy.savez_compressed write them; NPY versions 1.0-3.0; '<f4' or '<f8'; C order). Everything is
-// checked before it is trusted: signatures, sizes against the file, the NPY header, the shape
-// against the data size, the CRC. A file that cannot be opened or read is a std::runtime_error;
-// a malformed or unsupported one a std::invalid_argument. Both messages name the file and the problem.
+// numpy.savez_compressed write them, zip64 or not; NPY versions 1.0-3.0; '<f4' or '<f8'; C order).
+// Everything is checked before it is trusted: the zip structure (end records, central directory and
+// local headers must agree), sizes against the file, the NPY header, the shape against the data
+// size, the CRC. A file that cannot be opened or read is a std::runtime_error; a malformed or
+// unsupported one a std::invalid_argument. Both messages name the file and the problem.
 NpzEntries read_npz(const std::string& path);
 
 }  // namespace tg

@@ -17,7 +17,8 @@ done
 packages=(
   cmake g++ ninja-build ccache           # toolchain
   libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev   # tensors and BLAS
-  libfmt-dev zlib1g-dev libcli11-dev     # formatting, .gz and .npz, command lines
+  libfmt-dev zlib1g-dev libcli11-dev     # formatting, .gz files, command lines
+  libzip-dev pkgconf                     # .npz files (zip, zip64); pkg-config finds libzip
   libpng-dev                             # the saliency example writes PNG files
   libdnnl-dev                            # oneDNN: the fast float GEMM (OpenBLAS is the fallback)
   catch2 python3-numpy                   # tests (numpy reads our .npz files back)

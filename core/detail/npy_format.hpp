@@ -1,34 +1,12 @@
-// Internal to the .npz code: ZIP records and the NPY format's preamble (magic, version, header dict).
+// Internal to the .npz code: the NPY format's preamble (magic, version, header dict).
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <string>
 
 #include "../tensor.hpp"
 
 namespace tg::detail {
-
-// ZIP record signatures and fixed sizes (APPNOTE.TXT 4.3); all fields are little-endian.
-constexpr std::uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSig = 0x06054b50;
-constexpr std::size_t kLocalSize = 30, kCentralSize = 46, kEndSize = 22;
-
-inline void put16(std::string& out, std::uint32_t v) {
-  out.push_back(static_cast<char>(v & 0xff));
-  out.push_back(static_cast<char>((v >> 8) & 0xff));
-}
-inline void put32(std::string& out, std::uint32_t v) {
-  put16(out, v & 0xffff);
-  put16(out, v >> 16);
-}
-inline std::uint32_t get16(const unsigned char* p) { return p[0] | (std::uint32_t(p[1]) << 8); }
-inline std::uint32_t get32(const unsigned char* p) { return get16(p) | (get16(p + 2) << 16); }
-
-// CRC-32 (zlib's) of n bytes continuing from `crc` (0 to start); n may be 0.
-std::uint32_t crc_of(std::uint32_t crc, const void* data, std::size_t n);
-
-// `prefix` + ": " + strerror(errno).
-std::string system_error(const std::string& prefix);
 
 // The preamble of an NPY 1.0 file holding a C-order array: magic, version, header length and
 // the header dict, padded with spaces and a newline so the data starts at a multiple of 64.

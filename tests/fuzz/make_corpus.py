@@ -8,6 +8,7 @@ import os
 import struct
 import sys
 import zipfile
+import zlib
 
 
 def idx(dims, data=None):
@@ -44,6 +45,23 @@ def npz(arrays, compression=zipfile.ZIP_STORED):
     return out.getvalue()
 
 
+def overlapping_npz(content):
+    """Entry b.npy lies inside the data of entry a.npy, so the two share bytes: the trick of zip
+    bombs that list the same compressed data many times. Every header is consistent."""
+    def local(name, data):
+        return struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 33, zlib.crc32(data), len(data), len(data),
+                           len(name), 0) + name
+
+    def central(name, data, offset):
+        return struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 33, zlib.crc32(data), len(data),
+                           len(data), len(name), 0, 0, 0, 0, 0, offset) + name
+
+    b = local(b"b.npy", content) + content
+    a = local(b"a.npy", b) + b
+    directory = central(b"a.npy", b, 0) + central(b"b.npy", content, len(a) - len(b))
+    return a + directory + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 2, 2, len(directory), len(a), 0)
+
+
 def write(folder, name, data):
     with open(os.path.join(folder, name), "wb") as f:
         f.write(data)
@@ -77,10 +95,11 @@ def main():
     good = npz([("a", matrix)])
     write(npz_dir, "truncated.npz", good[:-10])
     bad_crc = bytearray(good)
-    bad_crc[good.index(b"NUMPY") + 120] ^= 0xFF  # a data byte: CRC mismatch
+    bad_crc[good.index(b"\x93NUMPY") + 128 + 5] ^= 0xFF  # a data byte (after the 128-byte preamble): CRC mismatch
     write(npz_dir, "bad_crc.npz", bytes(bad_crc))
     write(npz_dir, "not_npy.npz", npz([("x", b"hello")]))
     write(npz_dir, "big_shape.npz", npz([("a", matrix.replace(b"(2, 3)", b"(9999999999, 3)"))]))
+    write(npz_dir, "overlap.npz", overlapping_npz(npy((8, 8))))
 
 
 if __name__ == "__main__":

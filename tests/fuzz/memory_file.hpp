@@ -1,5 +1,5 @@
-// For the fuzz targets: the input bytes as a file in memory (memfd), reached through
-// /proc/self/fd/N, so the readers run exactly the code they run on a real file, without a disk.
+// For fuzz_idx: the input bytes as a file in memory (memfd), reached through
+// /proc/self/fd/N, so read_idx runs exactly the code it runs on a real file, without a disk.
 #pragma once
 
 #include <sys/mman.h>

@@ -2,6 +2,8 @@
 // and damaged files (every truncation, every flipped byte, forged length fields) giving clear errors.
 #include "test_util.hpp"
 
+#include "core/detail/npz_read.hpp"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -364,25 +366,46 @@ TEST_CASE("npz: forged length fields and headers are refused before allocating")
   const std::size_t cd = good.find("PK\x01\x02");
   REQUIRE(cd != std::string::npos);
 
+  // The zip structure, which libzip checks: the end record, the central directory and the local
+  // headers must agree, and the entries lie inside the file.
   std::string bad = good;  // an entry claiming almost 4 GiB
   put32(bad, cd + 20, 0xfffffff0u);
   put32(bad, cd + 24, 0xfffffff0u);
-  CHECK_THAT(error_for(bad), Contains("forged.npz") && Contains("w.npy") && Contains("runs into the central directory"));
-  bad = good;  // sizes that disagree for a stored entry
+  CHECK_THAT(error_for(bad), Contains("forged.npz") && Contains("entries outside the file"));
+  bad = good;  // a size that disagrees with the local header's
   put32(bad, cd + 24, get32(good, cd + 24) + 1);
-  CHECK_THAT(error_for(bad), Contains("compressed size"));
+  CHECK_THAT(error_for(bad), Contains("damaged zip structure"));
   bad = good;  // a local header offset pointing past the data
   put32(bad, cd + 42, 0x7fffffffu);
-  CHECK_THAT(error_for(bad), Contains("past the data area"));
+  CHECK_THAT(error_for(bad), Contains("entries outside the file"));
   bad = good;  // 65000 entries in a directory of one
   bad[good.size() - 12] = static_cast<char>(0xe8);
   bad[good.size() - 11] = static_cast<char>(0xfd);
   bad[good.size() - 14] = bad[good.size() - 12];
   bad[good.size() - 13] = bad[good.size() - 11];
-  CHECK_THAT(error_for(bad), Contains("cannot hold 65000 entries"));
+  CHECK_THAT(error_for(bad), Contains("damaged zip structure"));
   bad = good;  // a central directory said to start beyond the end
   put32(bad, good.size() - 6, 0x10000000u);
-  CHECK_THAT(error_for(bad), Contains("overlaps the end record"));
+  CHECK_THAT(error_for(bad), Contains("damaged zip structure"));
+
+  // What a consistent zip may hold but an .npz must not: the same forgery in the local header (at
+  // `at`) and in the central directory, where each field sits 2 bytes further on.
+  auto forged = [&](std::size_t at, std::uint32_t value, bool wide) {
+    std::string s = good;
+    for (std::size_t field : {at, cd + at + 2}) {
+      if (wide) put32(s, field, value);
+      else for (int i = 0; i < 2; ++i) s[field + i] = static_cast<char>((value >> (8 * i)) & 0xff);
+    }
+    return error_for(s);
+  };
+  const std::uint32_t size = get32(good, cd + 24);
+  CHECK_THAT(forged(22, size + 1, true), Contains("stored entry 'w.npy' has compressed size") && Contains("but size"));
+  CHECK_THAT(forged(6, 1, false), Contains("entry 'w.npy' is encrypted"));
+  CHECK_THAT(forged(8, 12, false), Contains("entry 'w.npy' uses compression method 12"));
+  std::string deflate_bomb = good;  // a deflated entry claiming 2 GiB from a few bytes
+  for (std::size_t at : {std::size_t(8), cd + 10}) deflate_bomb[at] = 8;
+  for (std::size_t at : {std::size_t(22), cd + 24}) put32(deflate_bomb, at, 0x7fffffffu);
+  CHECK_THAT(error_for(deflate_bomb), Contains("entry 'w.npy' claims 2147483647 bytes from"));
 
   // NPY headers (the CRC would catch these too, but the header is checked first).
   CHECK_THAT(error_for(patched(good, "(2, 3), }", "(2, 4), }")),
@@ -404,5 +427,86 @@ TEST_CASE("npz: forged length fields and headers are refused before allocating")
   std::string two = slurp(dir.file("f.npz"));
   write_npz(dir.file("two.npz"), std::vector<std::pair<std::string, Tensor<float>>>{{"a", Tensor<float>(1.f)},
                                                                                           {"b", Tensor<float>(1.f)}});
-  CHECK_THAT(error_for(patched(slurp(dir.file("two.npz")), "b.npy", "a.npy")), Contains("'a' appears twice"));
+  CHECK_THAT(error_for(patched(slurp(dir.file("two.npz")), "b.npy", "a.npy")), Contains("appears twice"));
+}
+
+TEST_CASE("npz: a zip64 archive, as numpy writes past 4 GiB, loads") {
+  // tests/nn/fixtures/zip64.npz was written by make_zip64_npz.py beside it (Python's zipfile,
+  // force_zip64=True, zip64 sizes and offsets in the central directory, zip64 end records).
+  const std::string path = std::string(TAPEGRAD_SOURCE_DIR) + "/tests/nn/fixtures/zip64.npz";
+  const std::string bytes = slurp(path);
+  REQUIRE(bytes.find(std::string("PK\x06\x06", 4)) != std::string::npos);  // zip64 end of central directory
+  REQUIRE(bytes.find(std::string("PK\x06\x07", 4)) != std::string::npos);  // and its locator
+  auto z = read_npz(path);
+  REQUIRE(z.size() == 2);
+  Tensor<float> f32 = Tensor<float>::from_shape({2, 3});
+  f32 = {{-0.5f, -0.25f, 0.f}, {0.25f, 0.5f, 0.75f}};
+  require_same(z.at("f32"), f32);
+  Tensor<double> f64 = Tensor<double>::from_shape({4});
+  f64 = {1.0 / 3, -2.5e-300, 1e300, 0.1};
+  require_same(z.at("f64"), f64);
+}
+
+TEST_CASE("npz: more than 65535 arrays are written with zip64 records and read back") {
+  constexpr std::size_t kCount = 65536 + 100;
+  TempDir dir;
+  std::vector<std::pair<std::string, Tensor<float>>> arrays;
+  arrays.reserve(kCount);
+  for (std::size_t i = 0; i < kCount; ++i) arrays.emplace_back(std::to_string(i), Tensor<float>(static_cast<float>(i)));
+  write_npz(dir.file("many.npz"), arrays);
+  const std::string bytes = slurp(dir.file("many.npz"));
+  CHECK(bytes.find(std::string("PK\x06\x06", 4)) != std::string::npos);
+  auto back = read_npz(dir.file("many.npz"));
+  REQUIRE(back.size() == kCount);
+  CHECK(back.at("0").get<float>()() == 0.f);
+  CHECK(back.at("65535").get<float>()() == 65535.f);
+  CHECK(back.at(std::to_string(kCount - 1)).get<float>()() == static_cast<float>(kCount - 1));
+  if (!have_numpy()) return;
+  const std::string out = run_python(dir, "import numpy as np\n"
+                                          "with np.load('" + dir.file("many.npz") + "') as z:\n"
+                                          "    print(len(z.files), float(z['65599']))\n");
+  CHECK(out == "65636 65599.0\n");
+}
+
+TEST_CASE("npz: the same arrays make the same bytes, and array names are UTF-8") {
+  TempDir dir;
+  write_npz(dir.file("a.npz"), float_arrays());
+  write_npz(dir.file("b.npz"), float_arrays());
+  CHECK(slurp(dir.file("a.npz")) == slurp(dir.file("b.npz")));
+
+  const std::string name = "gr\xc3\xb6\xc3\x9f" "e";  // "größe"
+  write_npz(dir.file("utf8.npz"), std::vector<std::pair<std::string, Tensor<float>>>{{name, Tensor<float>(2.f)}});
+  CHECK(read_npz(dir.file("utf8.npz")).at(name).get<float>()() == 2.f);
+  if (have_numpy()) {
+    const std::string out = run_python(dir, "import numpy as np\n"
+                                            "with np.load('" + dir.file("utf8.npz") + "') as z:\n"
+                                            "    print(ascii(z.files), float(z['gr\\xf6\\xdfe']))\n");
+    CHECK(out == "['gr\\xf6\\xdfe'] 2.0\n");
+  }
+  auto msg = message_of<std::invalid_argument>([&] {
+    write_npz(dir.file("latin1.npz"), std::vector<std::pair<std::string, Tensor<float>>>{{"gr\xf6\xdf" "e", Tensor<float>(1.f)}});
+  });
+  CHECK_THAT(msg, Contains("write_npz") && Contains("latin1.npz") && Contains("not valid UTF-8"));
+  for (const std::string& file : dir.listing()) CHECK(file.find("latin1") == std::string::npos);
+}
+
+TEST_CASE("npz: the in-memory reader (the fuzzer's) reads and refuses exactly as read_npz") {
+  TempDir dir;
+  write_npz(dir.file("f.npz"), float_arrays());
+  const std::string good = slurp(dir.file("f.npz"));
+  auto back = detail::read_npz_memory(good.data(), good.size(), "memory.npz");
+  REQUIRE(back.size() == 4);
+  for (auto& [name, t] : float_arrays()) require_same(back.at(name), t);
+
+  std::string bad = good;
+  bad[good.find('\n', good.find("'shape': (2, 3), }")) + 1] ^= 1;  // a data byte: only the CRC can tell
+  spit(dir.file("bad.npz"), bad);
+  const std::string from_file = message_of<std::invalid_argument>([&] { read_npz(dir.file("bad.npz")); });
+  const std::string from_memory = message_of<std::invalid_argument>([&] {
+    detail::read_npz_memory(bad.data(), bad.size(), dir.file("bad.npz"));
+  });
+  CHECK_THAT(from_memory, Contains("CRC mismatch"));
+  CHECK(from_memory == from_file);
+  CHECK_THAT(message_of<std::invalid_argument>([&] { detail::read_npz_memory(nullptr, 0, "empty.npz"); }),
+             Contains("empty.npz") && Contains("not a zip archive (only 0 bytes)"));
 }
