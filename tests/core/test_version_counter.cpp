@@ -31,7 +31,7 @@ std::string refusal(V y) {
 
 }  // namespace
 
-TEST_CASE("version() counts write accesses; reads through a const handle do not count") {
+TEST_CASE("version() counts write accesses, and reads through a const handle do not count") {
   V x(Tensor<double>{1.0, 2.0, 3.0}, true);
   CHECK(x.version() == 0);
   const V& cx = x;
