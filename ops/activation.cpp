@@ -116,7 +116,9 @@ Variable<T> softmax_backward(const Variable<T>& g, const Variable<T>& y, int axi
                            });
 }
 
-// g - exp(y) * sum(g) along the axis, y = log_softmax(x).
+// g - exp(y) * sum(g) along the axis, y = log_softmax(x). Its derivative in g is the adjoint
+// u - sum(u * exp(y)), not log_softmax_backward itself: unlike softmax's, log_softmax's Jacobian
+// (I - 1 p^T along the axis) is not symmetric.
 template <class T>
 Variable<T> log_softmax_backward(const Variable<T>& g, const Variable<T>& y, int axis) {
   const detail::AxisLayout layout = detail::axis_layout("log_softmax", y.shape(), axis);
@@ -124,8 +126,10 @@ Variable<T> log_softmax_backward(const Variable<T>& g, const Variable<T>& y, int
   detail::log_softmax_backward(y.value().data(), g.value().data(), out.data(), layout);
   return detail::record<T>("log_softmax_backward", std::move(out), {g, y}, detail::saves_inputs({0, 1}),
                            [g, y, axis](Variable<T> u, const Variable<T>&) {
-                             const Variable<T> gy = y.requires_grad() ? -(u * exp(y) * sum(g, {axis}, true)) : Variable<T>();
-                             return Gradients<T>{g.requires_grad() ? log_softmax_backward(u, y, axis) : Variable<T>(), gy};
+                             const Variable<T> p = exp(y);
+                             const Variable<T> gg = g.requires_grad() ? u - sum(u * p, {axis}, true) : Variable<T>();
+                             const Variable<T> gy = y.requires_grad() ? -(u * p * sum(g, {axis}, true)) : Variable<T>();
+                             return Gradients<T>{gg, gy};
                            });
 }
 

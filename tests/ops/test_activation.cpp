@@ -26,35 +26,35 @@ bool all_finite(const Tensor<double>& t) {
 
 // ---------------------------------------------------------------- gradchecks (double, away from kinks)
 
-TEST_CASE("elementwise activations pass gradcheck") {
+TEST_CASE("elementwise activations pass gradcheck and gradgradcheck") {
   Generator gen(11);
   auto x = test::param(test::away_from_zero({3, 4}, gen, 0.1, 2.0));
-  SECTION("sigmoid") { test::require_gradcheck([](auto& v) { return sigmoid(v[0]); }, {x}); }
-  SECTION("tanh") { test::require_gradcheck([](auto& v) { return tg::tanh(v[0]); }, {x}); }
-  SECTION("relu") { test::require_gradcheck([](auto& v) { return relu(v[0]); }, {x}); }
-  SECTION("leaky_relu default slope") { test::require_gradcheck([](auto& v) { return leaky_relu(v[0]); }, {x}); }
-  SECTION("leaky_relu slope 0.3") { test::require_gradcheck([](auto& v) { return leaky_relu(v[0], 0.3); }, {x}); }
-  SECTION("elu default alpha") { test::require_gradcheck([](auto& v) { return elu(v[0]); }, {x}); }
-  SECTION("elu alpha 1.7") { test::require_gradcheck([](auto& v) { return elu(v[0], 1.7); }, {x}); }
+  SECTION("sigmoid") { test::require_higher_order([](auto& v) { return sigmoid(v[0]); }, {x}); }
+  SECTION("tanh") { test::require_higher_order([](auto& v) { return tg::tanh(v[0]); }, {x}); }
+  SECTION("relu") { test::require_higher_order([](auto& v) { return relu(v[0]); }, {x}); }
+  SECTION("leaky_relu default slope") { test::require_higher_order([](auto& v) { return leaky_relu(v[0]); }, {x}); }
+  SECTION("leaky_relu slope 0.3") { test::require_higher_order([](auto& v) { return leaky_relu(v[0], 0.3); }, {x}); }
+  SECTION("elu default alpha") { test::require_higher_order([](auto& v) { return elu(v[0]); }, {x}); }
+  SECTION("elu alpha 1.7") { test::require_higher_order([](auto& v) { return elu(v[0], 1.7); }, {x}); }
 }
 
-TEST_CASE("softmax and log_softmax pass gradcheck over every axis of a 3-D input") {
+TEST_CASE("softmax and log_softmax pass gradcheck and gradgradcheck over every axis of a 3-D input") {
   Generator gen(12);
   auto x = test::param(test::uniform({2, 3, 4}, gen, -2.0, 2.0));
   for (int axis : {0, 1, 2, -1, -2, -3}) {
     INFO("axis " << axis);
-    test::require_gradcheck([axis](auto& v) { return softmax(v[0], axis); }, {x});
-    test::require_gradcheck([axis](auto& v) { return log_softmax(v[0], axis); }, {x});
+    test::require_higher_order([axis](auto& v) { return softmax(v[0], axis); }, {x});
+    test::require_higher_order([axis](auto& v) { return log_softmax(v[0], axis); }, {x});
   }
 }
 
-TEST_CASE("softmax and log_softmax pass gradcheck on 1-D and 2-D inputs with the default axis") {
+TEST_CASE("softmax and log_softmax pass gradcheck and gradgradcheck on 1-D and 2-D inputs with the default axis") {
   Generator gen(13);
   auto v1 = test::param(test::uniform({5}, gen, -3.0, 3.0));
   auto v2 = test::param(test::uniform({4, 3}, gen, -3.0, 3.0));
   for (const auto& x : {v1, v2}) {
-    test::require_gradcheck([](auto& v) { return softmax(v[0]); }, {x});
-    test::require_gradcheck([](auto& v) { return log_softmax(v[0]); }, {x});
+    test::require_higher_order([](auto& v) { return softmax(v[0]); }, {x});
+    test::require_higher_order([](auto& v) { return log_softmax(v[0]); }, {x});
   }
 }
 
@@ -279,4 +279,65 @@ TEST_CASE("softmax and log_softmax reject an out-of-range axis naming the functi
   }
   Variable<float> s(Tensor<float>(1.0f));
   CHECK_THAT(message_of<std::invalid_argument>([&] { softmax(s, 1); }), Contains("softmax") && Contains("axis 1"));
+}
+
+// ---------------------------------------------------------------- higher order
+
+TEST_CASE("second derivatives by hand: elu, leaky_relu and relu") {
+  // elu'' = alpha e^x for x < 0 and 0 for x > 0; leaky_relu'' = relu'' = 0 (also at the kink).
+  const Tensor<double> xs{-1.5, -0.25, 0.0, 0.5, 2.0};
+  const auto second = [&xs](const std::function<Variable<double>(const Variable<double>&)>& f) {
+    Variable<double> x(xs, true);
+    Variable<double> d1 = grad<double>({sum(f(x))}, {x}, {}, std::nullopt, true)[0];
+    return Tensor<double>(grad<double>({sum(d1)}, {x}, {}, std::nullopt, false, true)[0].value());
+  };
+  // At exactly 0 elu's derivative is alpha (the left branch, as PyTorch), so its derivative is too.
+  test::require_close(second([](const Variable<double>& x) { return elu(x, 1.7); }),
+                      Tensor<double>{1.7 * std::exp(-1.5), 1.7 * std::exp(-0.25), 1.7, 0, 0}, 1e-12);
+  test::require_close(second([](const Variable<double>& x) { return leaky_relu(x, 0.2) * x; }),
+                      Tensor<double>{0.4, 0.4, 0.4, 2.0, 2.0}, 1e-12);  // (slope x^2 or x^2)'' = 2 slope or 2
+  test::require_close(second([](const Variable<double>& x) { return relu(x) * 5.0; }), Tensor<double>{0, 0, 0, 0, 0}, 0);
+}
+
+TEST_CASE("the Hessian of -log_softmax(x)[k] is diag(p) - p p^T whatever k") {
+  // d/dx_i (-log p_k) = p_i - [i == k]; d2/dx_i dx_j = p_i [i == j] - p_i p_j.
+  const Tensor<double> x{0.3, -1.2, 2.0, 0.5};
+  const Tensor<double> e = xt::exp(x);
+  const Tensor<double> p = e / xt::sum(e)();
+  Tensor<double> expected = Tensor<double>::from_shape({4, 4});
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t j = 0; j < 4; ++j) expected(i, j) = (i == j ? p(i) : 0.0) - p(i) * p(j);
+  for (std::int64_t k : {0, 2, 3}) {
+    INFO("k = " << k);
+    const Tensor<double> H = functional::hessian(
+        [k](const Variable<double>& v) { return -slice(log_softmax(v, 0), 0, k, k + 1); }, x);
+    test::require_close(H, expected, 1e-12);
+    // through softmax: -log(softmax(x)[k]) has the same Hessian
+    const Tensor<double> H2 = functional::hessian(
+        [k](const Variable<double>& v) { return -log(slice(softmax(v, -1), 0, k, k + 1)); }, x);
+    test::require_close(H2, expected, 1e-12);
+  }
+}
+
+TEST_CASE("activations: third derivatives pass gradcheck and gradgradcheck") {
+  Generator gen(16);
+  const Tensor<double> x = test::away_from_zero({2, 3}, gen, 0.1, 2.0);
+  const Tensor<double> w = test::uniform({2, 3}, gen);  // a weighted sum: sum(softmax) alone is constant
+  const Variable<double> weights(w);
+  using Fn = std::function<Variable<double>(const std::vector<Variable<double>>&)>;
+  const std::vector<std::pair<std::string, Fn>> fs = {
+      {"sigmoid", [](auto& v) { return sigmoid(v[0]); }},
+      {"tanh", [](auto& v) { return tg::tanh(v[0]); }},
+      {"elu", [](auto& v) { return elu(v[0], 1.3) * v[0]; }},
+      {"leaky_relu", [](auto& v) { return leaky_relu(v[0], 0.3) * v[0] * v[0]; }},
+      {"relu", [](auto& v) { return relu(v[0]) * v[0] * v[0]; }},
+      {"softmax axis 1", [weights](auto& v) { return softmax(v[0], 1) * weights; }},
+      {"softmax axis 0", [weights](auto& v) { return softmax(v[0], 0) * weights; }},
+      {"log_softmax axis -1", [weights](auto& v) { return log_softmax(v[0], -1) * weights; }},
+      {"log_softmax axis -2", [weights](auto& v) { return log_softmax(v[0], -2) * weights; }},
+  };
+  for (const auto& [name, f] : fs) {
+    INFO(name);
+    test::require_grad_and_gradgrad(test::gradient_of(f), {test::param(x)});
+  }
 }

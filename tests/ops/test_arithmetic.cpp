@@ -16,31 +16,31 @@ void gradcheck_binary(Op op, std::uint64_t seed) {
   Generator gen(seed);
   auto value = [&](const Shape& s) { return test::away_from_zero(s, gen, 0.5, 1.5); };
   SECTION("(3,4) with (4,)") {
-    test::require_gradcheck([op](const Vars& v) { return op(v[0], v[1]); },
+    test::require_higher_order([op](const Vars& v) { return op(v[0], v[1]); },
                             {test::param(value({3, 4})), test::param(value({4}))});
   }
   SECTION("(4,) with (3,4)") {
-    test::require_gradcheck([op](const Vars& v) { return op(v[0], v[1]); },
+    test::require_higher_order([op](const Vars& v) { return op(v[0], v[1]); },
                             {test::param(value({4})), test::param(value({3, 4}))});
   }
   SECTION("(3,1) with (1,4)") {
-    test::require_gradcheck([op](const Vars& v) { return op(v[0], v[1]); },
+    test::require_higher_order([op](const Vars& v) { return op(v[0], v[1]); },
                             {test::param(value({3, 1})), test::param(value({1, 4}))});
   }
   SECTION("(3,4) with a 0-d Variable, and the other way round") {
-    test::require_gradcheck([op](const Vars& v) { return op(v[0], v[1]); },
+    test::require_higher_order([op](const Vars& v) { return op(v[0], v[1]); },
                             {test::param(value({3, 4})), test::param(value({}))});
-    test::require_gradcheck([op](const Vars& v) { return op(v[0], v[1]); },
+    test::require_higher_order([op](const Vars& v) { return op(v[0], v[1]); },
                             {test::param(value({})), test::param(value({3, 4}))});
   }
   SECTION("same shape, only one side requiring grad") {
     Variable<double> constant(value({3, 4}));
-    test::require_gradcheck([op, constant](const Vars& v) { return op(v[0], constant); }, {test::param(value({3, 4}))});
-    test::require_gradcheck([op, constant](const Vars& v) { return op(constant, v[0]); }, {test::param(value({3, 4}))});
+    test::require_higher_order([op, constant](const Vars& v) { return op(v[0], constant); }, {test::param(value({3, 4}))});
+    test::require_higher_order([op, constant](const Vars& v) { return op(constant, v[0]); }, {test::param(value({3, 4}))});
   }
   SECTION("with a scalar on either side") {
-    test::require_gradcheck([op](const Vars& v) { return op(v[0], 1.7); }, {test::param(value({3, 4}))});
-    test::require_gradcheck([op](const Vars& v) { return op(-0.8, v[0]); }, {test::param(value({3, 4}))});
+    test::require_higher_order([op](const Vars& v) { return op(v[0], 1.7); }, {test::param(value({3, 4}))});
+    test::require_higher_order([op](const Vars& v) { return op(-0.8, v[0]); }, {test::param(value({3, 4}))});
   }
 }
 
@@ -57,19 +57,19 @@ Variable<double> d_var() { return Variable<double>(Tensor<double>{{10, 20, 30, 4
 
 }  // namespace
 
-TEST_CASE("add: gradcheck with broadcasting 0-d Variables and scalars") {
+TEST_CASE("add: gradcheck and gradgradcheck with broadcasting 0-d Variables and scalars") {
   gradcheck_binary([](const auto& x, const auto& y) { return x + y; }, 11);
 }
 
-TEST_CASE("sub: gradcheck with broadcasting 0-d Variables and scalars") {
+TEST_CASE("sub: gradcheck and gradgradcheck with broadcasting 0-d Variables and scalars") {
   gradcheck_binary([](const auto& x, const auto& y) { return x - y; }, 12);
 }
 
-TEST_CASE("mul: gradcheck with broadcasting 0-d Variables and scalars") {
+TEST_CASE("mul: gradcheck and gradgradcheck with broadcasting 0-d Variables and scalars") {
   gradcheck_binary([](const auto& x, const auto& y) { return x * y; }, 13);
 }
 
-TEST_CASE("div: gradcheck with broadcasting 0-d Variables and scalars") {
+TEST_CASE("div: gradcheck and gradgradcheck with broadcasting 0-d Variables and scalars") {
   gradcheck_binary([](const auto& x, const auto& y) { return x / y; }, 14);
 }
 
@@ -128,24 +128,24 @@ TEST_CASE("binary ops: the gradient of a broadcast input is summed back to its s
   test::require_close(a.grad(), Tensor<double>{{1, 2, 4, 8}, {1, 2, 4, 8}, {1, 2, 4, 8}});
 }
 
-TEST_CASE("unary ops: gradcheck of neg exp log sqrt abs") {
+TEST_CASE("unary ops: gradcheck and gradgradcheck of neg exp log sqrt abs") {
   Generator gen(21);
-  test::require_gradcheck([](const Vars& v) { return -v[0]; }, {test::param(test::uniform({3, 4}, gen))});
-  test::require_gradcheck([](const Vars& v) { return exp(v[0]); }, {test::param(test::uniform({3, 4}, gen, -2, 2))});
-  test::require_gradcheck([](const Vars& v) { return log(v[0]); }, {test::param(test::uniform({3, 4}, gen, 0.5, 3))});
-  test::require_gradcheck([](const Vars& v) { return sqrt(v[0]); }, {test::param(test::uniform({3, 4}, gen, 0.5, 3))});
-  test::require_gradcheck([](const Vars& v) { return abs(v[0]); }, {test::param(test::away_from_zero({3, 4}, gen))});
+  test::require_higher_order([](const Vars& v) { return -v[0]; }, {test::param(test::uniform({3, 4}, gen))});
+  test::require_higher_order([](const Vars& v) { return exp(v[0]); }, {test::param(test::uniform({3, 4}, gen, -2, 2))});
+  test::require_higher_order([](const Vars& v) { return log(v[0]); }, {test::param(test::uniform({3, 4}, gen, 0.5, 3))});
+  test::require_higher_order([](const Vars& v) { return sqrt(v[0]); }, {test::param(test::uniform({3, 4}, gen, 0.5, 3))});
+  test::require_higher_order([](const Vars& v) { return abs(v[0]); }, {test::param(test::away_from_zero({3, 4}, gen))});
 }
 
-TEST_CASE("pow: gradcheck for integer fractional negative exponents and 0") {
+TEST_CASE("pow: gradcheck and gradgradcheck for integer fractional negative exponents and 0") {
   Generator gen(22);
   for (double p : {2.0, 3.0, 1.0, 0.0}) {
     INFO("exponent " << p);
-    test::require_gradcheck([p](const Vars& v) { return pow(v[0], p); }, {test::param(test::uniform({3, 4}, gen))});
+    test::require_higher_order([p](const Vars& v) { return pow(v[0], p); }, {test::param(test::uniform({3, 4}, gen))});
   }
   for (double p : {0.5, -1.5, 2.7}) {  // non-integer exponents need positive bases
     INFO("exponent " << p);
-    test::require_gradcheck([p](const Vars& v) { return pow(v[0], p); },
+    test::require_higher_order([p](const Vars& v) { return pow(v[0], p); },
                             {test::param(test::uniform({3, 4}, gen, 0.5, 2))});
   }
 }
@@ -219,4 +219,57 @@ TEST_CASE("binary ops reject shapes NumPy would refuse naming the op and both sh
     Variable<double>(xt::zeros<double>({3, 1})) * Variable<double>(xt::zeros<double>({2, 4}));
   });
   CHECK_THAT(msg, Contains("mul") && Contains("(3, 1)") && Contains("(2, 4)"));
+}
+
+TEST_CASE("second derivatives by hand: pow, sqrt, div, abs") {
+  // d2/dx2 x^p = p (p - 1) x^(p - 2); sqrt'' = -x^(-3/2) / 4; |x|'' = 0 away from 0 (and at it);
+  // for a / b: d2/da db = -1 / b^2, d2/db2 = 2a / b^3, d2/da2 = 0.
+  const Tensor<double> xs{0.5, 1.5, 3.0};
+  const auto second = [](const std::function<Variable<double>(const Variable<double>&)>& f, const Tensor<double>& at) {
+    Variable<double> x(at, true);
+    Variable<double> d1 = grad<double>({sum(f(x))}, {x}, {}, std::nullopt, true)[0];
+    if (!d1.requires_grad()) return Tensor<double>(xt::zeros<double>(at.shape()));  // constant first derivative
+    return Tensor<double>(grad<double>({sum(d1)}, {x}, {}, std::nullopt, false, true)[0].value());
+  };
+  test::require_close(second([](const Variable<double>& x) { return pow(x, 2.5); }, xs),
+                      Tensor<double>(2.5 * 1.5 * xt::pow(xs, 0.5)), 1e-12);
+  test::require_close(second([](const Variable<double>& x) { return pow(x, -2.0); }, xs),
+                      Tensor<double>(6.0 * xt::pow(xs, -4.0)), 1e-12);
+  test::require_close(second([](const Variable<double>& x) { return pow(x, 1.0); }, xs), Tensor<double>{0, 0, 0}, 0);
+  test::require_close(second([](const Variable<double>& x) { return sqrt(x); }, xs),
+                      Tensor<double>(-0.25 * xt::pow(xs, -1.5)), 1e-12);
+  test::require_close(second([](const Variable<double>& x) { return abs(x); }, Tensor<double>{-1.0, 0.0, 2.0}),
+                      Tensor<double>{0, 0, 0}, 0);
+
+  const Tensor<double> as{1.0, -2.0, 0.5}, bs{2.0, 0.5, -1.5};
+  Variable<double> a(as, true), b(bs, true);
+  Variable<double> ga = grad<double>({sum(a / b)}, {a}, {}, std::nullopt, true)[0];  // 1 / b
+  test::require_close(ga.value(), Tensor<double>(1.0 / bs), 1e-12);
+  std::vector<Variable<double>> h = grad<double>({sum(ga)}, {a, b}, {}, std::nullopt, false, true);
+  CHECK_FALSE(h[0].defined());  // 1 / b does not depend on a
+  test::require_close(h[1].value(), Tensor<double>(-1.0 / (bs * bs)), 1e-12);
+  Variable<double> gb = grad<double>({sum(a / b)}, {b}, {}, std::nullopt, true)[0];  // -a / b^2
+  test::require_close(gb.value(), Tensor<double>(-as / (bs * bs)), 1e-12);
+  test::require_close(grad<double>({sum(gb)}, {b})[0].value(), Tensor<double>(2.0 * as / (bs * bs * bs)), 1e-12);
+}
+
+TEST_CASE("third derivatives: gradcheck and gradgradcheck of the first derivatives") {
+  Generator gen(23);
+  const Tensor<double> pos = test::uniform({2, 3}, gen, 0.5, 2.0);
+  using Fn = std::function<Variable<double>(const Vars&)>;
+  const std::vector<std::pair<std::string, Fn>> fs = {
+      {"mul", [](const Vars& v) { return v[0] * v[0] * v[1]; }},
+      {"div", [](const Vars& v) { return v[1] / v[0]; }},
+      {"sub neg", [](const Vars& v) { return -(v[0] * v[0] - v[1] * v[0]); }},
+      {"pow", [](const Vars& v) { return pow(v[0], 3.5) * v[1]; }},
+      {"exp", [](const Vars& v) { return exp(v[0] * v[1]); }},
+      {"log", [](const Vars& v) { return log(v[0]) * v[1]; }},
+      {"sqrt", [](const Vars& v) { return sqrt(v[0] * v[1]); }},
+      {"abs", [](const Vars& v) { return abs(v[0] - 3.0) * v[0] * v[1]; }},
+  };
+  for (const auto& [name, f] : fs) {
+    INFO(name);
+    const Vars inputs{test::param(pos), test::param(test::uniform({3}, gen, 0.5, 2.0))};
+    test::require_grad_and_gradgrad(test::gradient_of(f), inputs);
+  }
 }

@@ -64,10 +64,10 @@ TEST_CASE("dropout's gradient is the mask times 1/(1-p)") {
   CHECK(count_zeros(x.grad()) < x.size());
 }
 
-TEST_CASE("dropout passes gradcheck with a fixed mask") {
+TEST_CASE("dropout passes gradcheck and gradgradcheck with a fixed mask") {
   Generator gen(33);
   auto x = test::param(test::uniform({4, 5}, gen));
-  test::require_gradcheck(
+  test::require_higher_order(
       [](auto& v) {
         Generator fixed(99);  // a fresh generator per call: the same mask every time
         return dropout(v[0], 0.3, true, fixed);
@@ -120,4 +120,21 @@ TEST_CASE("dropout rejects p outside [0 1] naming the function and the value") {
              Contains("dropout") && Contains("-0.1"));
   CHECK_THAT(message_of<std::invalid_argument>([&] { dropout(x, std::nan(""), false, gen); }),
              Contains("dropout") && Contains("nan"));
+}
+
+TEST_CASE("dropout: the second derivative of sum(dropout(x)^2) is 2 mask^2, third derivatives check") {
+  auto x = test::param(Tensor<double>{{0.5, -1.0, 2.0, 0.25}, {1.5, -0.5, 0.75, -2.0}});
+  Generator g1(7), g2(7);
+  const Tensor<double> mask = dropout(Variable<double>(Tensor<double>(xt::ones<double>({2, 4}))), 0.5, true, g1).value();
+  REQUIRE(count_zeros(mask) > 0);
+  REQUIRE(count_zeros(mask) < mask.size());
+  Variable<double> d = dropout(x, 0.5, true, g2);  // the same draws: the same mask
+  Variable<double> g = grad<double>({sum(d * d)}, {x}, {}, std::nullopt, true)[0];
+  test::require_close(g.value(), Tensor<double>(2.0 * mask * mask * x.value()), 1e-12);
+  test::require_close(grad<double>({sum(g)}, {x})[0].value(), Tensor<double>(2.0 * mask * mask), 1e-12);
+  test::require_grad_and_gradgrad(test::gradient_of([](auto& v) {
+    Generator fixed(99);
+    const Variable<double> y = dropout(v[0], 0.3, true, fixed);
+    return y * y * y;
+  }), {x});
 }

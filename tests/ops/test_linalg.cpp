@@ -63,10 +63,10 @@ TEST_CASE("matmul: double products split over two threads agree with a naive loo
   set_num_threads(0);
 }
 
-TEST_CASE("matmul: gradcheck on both inputs") {
+TEST_CASE("matmul: gradcheck and gradgradcheck on both inputs") {
   Generator gen(12);
   auto a = test::param(test::uniform({3, 4}, gen)), b = test::param(test::uniform({4, 2}, gen));
-  test::require_gradcheck([](auto& v) { return matmul(v[0], v[1]); }, {a, b});
+  test::require_higher_order([](auto& v) { return matmul(v[0], v[1]); }, {a, b});
 }
 
 TEST_CASE("matmul: gradients by hand only for the inputs that require them") {
@@ -111,16 +111,16 @@ TEST_CASE("linear: leading dimensions are kept like PyTorch's (* in)") {
   REQUIRE(linear(Variable<double>(v1), Variable<double>(wv)).shape() == Shape{5});
 }
 
-TEST_CASE("linear: gradcheck with bias without bias and with 3-D and 1-D input") {
+TEST_CASE("linear: gradcheck and gradgradcheck with bias without bias and with 3-D and 1-D input") {
   Generator gen(14);
   auto x = test::param(test::uniform({4, 3}, gen)), w = test::param(test::uniform({2, 3}, gen));
   auto b = test::param(test::uniform({2}, gen));
-  test::require_gradcheck([](auto& v) { return linear(v[0], v[1], v[2]); }, {x, w, b});
-  test::require_gradcheck([](auto& v) { return linear(v[0], v[1]); }, {x, w});
+  test::require_higher_order([](auto& v) { return linear(v[0], v[1], v[2]); }, {x, w, b});
+  test::require_higher_order([](auto& v) { return linear(v[0], v[1]); }, {x, w});
   auto x3 = test::param(test::uniform({2, 2, 3}, gen));
-  test::require_gradcheck([](auto& v) { return linear(v[0], v[1], v[2]); }, {x3, w, b});
+  test::require_higher_order([](auto& v) { return linear(v[0], v[1], v[2]); }, {x3, w, b});
   auto x1 = test::param(test::uniform({3}, gen));  // a single sample without a batch dimension
-  test::require_gradcheck([](auto& v) { return linear(v[0], v[1], v[2]); }, {x1, w, b});
+  test::require_higher_order([](auto& v) { return linear(v[0], v[1], v[2]); }, {x1, w, b});
 }
 
 TEST_CASE("linear: an input that needs no gradient gets none - dW and db by hand") {
@@ -157,4 +157,53 @@ TEST_CASE("linear: rejects bad shapes naming the function and the shapes") {
   Variable<double> scalar(Tensor<double>(1.0));
   msg = message_of<std::invalid_argument>([&] { linear(scalar, w); });
   CHECK_THAT(msg, Contains("linear") && Contains("0-D") && Contains("(5, 4)"));
+}
+
+TEST_CASE("matmul and linear: second derivatives by hand") {
+  // f(x) = |x A|^2 / 2 for a row x: H = A A^T. g(x) = |W x + b|^2 / 2 (linear): H = W^T W.
+  Generator gen(15);
+  const Tensor<double> A = test::uniform({3, 4}, gen), W = test::uniform({4, 3}, gen), b = test::uniform({4}, gen);
+  const Tensor<double> x = test::uniform({1, 3}, gen);
+  const Tensor<double> H = functional::hessian(
+      [&A](const Variable<double>& v) {
+        const Variable<double> y = matmul(v, Variable<double>(A));
+        return sum(y * y) * 0.5;
+      },
+      x);
+  Tensor<double> AAt = naive_matmul(A, Tensor<double>(xt::transpose(A)));
+  AAt.reshape({1, 3, 1, 3});  // x.shape + x.shape
+  test::require_close(H, AAt, 1e-12);
+  const Tensor<double> x1 = test::uniform({3}, gen);
+  const Tensor<double> G = functional::hessian(
+      [&W, &b](const Variable<double>& v) {
+        const Variable<double> y = linear(v, Variable<double>(W), Variable<double>(b));
+        return sum(y * y) * 0.5;
+      },
+      x1);
+  test::require_close(G, naive_matmul(Tensor<double>(xt::transpose(W)), W), 1e-12);
+}
+
+TEST_CASE("matmul and linear: third derivatives pass gradcheck and gradgradcheck, for every operand") {
+  Generator gen(16);
+  auto a = test::param(test::uniform({3, 4}, gen)), b = test::param(test::uniform({4, 2}, gen));
+  // gradient_of differentiates with respect to the first input: each operand takes that place once
+  test::require_grad_and_gradgrad(test::gradient_of([](const std::vector<Variable<double>>& v) {
+    const Variable<double> y = matmul(v[0], v[1]);
+    return y * y;
+  }), {a, b});
+  test::require_grad_and_gradgrad(test::gradient_of([](const std::vector<Variable<double>>& v) {
+    return tg::tanh(matmul(v[1], v[0]));
+  }), {b, a});
+  auto x3 = test::param(test::uniform({2, 2, 3}, gen)), w = test::param(test::uniform({2, 3}, gen));
+  auto bias = test::param(test::uniform({2}, gen));
+  test::require_grad_and_gradgrad(test::gradient_of([](const std::vector<Variable<double>>& v) {
+    return tg::tanh(linear(v[0], v[1], v[2]));
+  }), {x3, w, bias});
+  test::require_grad_and_gradgrad(test::gradient_of([](const std::vector<Variable<double>>& v) {
+    return tg::tanh(linear(v[1], v[0], v[2]));
+  }), {w, x3, bias});
+  test::require_grad_and_gradgrad(test::gradient_of([](const std::vector<Variable<double>>& v) {
+    const Variable<double> y = linear(v[1], v[2], v[0]);
+    return y * y * y;
+  }), {bias, x3, w});
 }

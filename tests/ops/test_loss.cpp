@@ -25,24 +25,24 @@ TEST_CASE("mse_loss matches numpy broadcasting target (3) against pred (2 3)") {
   CHECK(loss.item() == Approx(0.7708333333333334).epsilon(1e-14));  // numpy: ((pred - tgt)**2).mean()
 }
 
-TEST_CASE("mse_loss passes gradcheck to both inputs with and without broadcasting") {
+TEST_CASE("mse_loss passes gradcheck and gradgradcheck to both inputs with and without broadcasting") {
   Generator gen(21);
   SECTION("same shape") {
     auto p = test::param(test::uniform({3, 4}, gen)), t = test::param(test::uniform({3, 4}, gen));
-    test::require_gradcheck([](auto& v) { return mse_loss(v[0], v[1]); }, {p, t});
+    test::require_higher_order([](auto& v) { return mse_loss(v[0], v[1]); }, {p, t});
   }
   SECTION("broadcast target") {
     auto p = test::param(test::uniform({3, 4}, gen)), t = test::param(test::uniform({4}, gen));
-    test::require_gradcheck([](auto& v) { return mse_loss(v[0], v[1]); }, {p, t});
+    test::require_higher_order([](auto& v) { return mse_loss(v[0], v[1]); }, {p, t});
   }
   SECTION("broadcast pred (3,1) against (1,4)") {
     auto p = test::param(test::uniform({3, 1}, gen)), t = test::param(test::uniform({1, 4}, gen));
-    test::require_gradcheck([](auto& v) { return mse_loss(v[0], v[1]); }, {p, t});
+    test::require_higher_order([](auto& v) { return mse_loss(v[0], v[1]); }, {p, t});
   }
   SECTION("only pred requires grad") {
     auto p = test::param(test::uniform({5}, gen));
     Variable<double> t(test::uniform({5}, gen));
-    test::require_gradcheck([](auto& v) { return mse_loss(v[0], v[1]); }, {p, t});
+    test::require_higher_order([](auto& v) { return mse_loss(v[0], v[1]); }, {p, t});
   }
 }
 
@@ -75,12 +75,12 @@ TEST_CASE("cross_entropy matches numpy value and gradient (softmax - onehot) / N
                       1e-14);
 }
 
-TEST_CASE("cross_entropy passes gradcheck and equals nll_loss(log_softmax(x))") {
+TEST_CASE("cross_entropy passes gradcheck and gradgradcheck and equals nll_loss(log_softmax(x))") {
   Generator gen(22);
   auto x = test::param(test::uniform({5, 4}, gen, -3.0, 3.0));
   const Labels labels{3, 0, 1, 1, 2};
-  test::require_gradcheck([labels](auto& v) { return cross_entropy(v[0], labels); }, {x});
-  test::require_gradcheck([labels](auto& v) { return nll_loss(log_softmax(v[0], 1), labels); }, {x});
+  test::require_higher_order([labels](auto& v) { return cross_entropy(v[0], labels); }, {x});
+  test::require_higher_order([labels](auto& v) { return nll_loss(log_softmax(v[0], 1), labels); }, {x});
   CHECK(cross_entropy(x, labels).item() == Approx(nll_loss(log_softmax(x), labels).item()).epsilon(1e-14));
 }
 
@@ -134,10 +134,10 @@ TEST_CASE("nll_loss is -mean(log_probs[i label_i]) with gradient -1/N at the lab
   test::require_close(lp.grad(), Tensor<double>{{0.0, -0.5, 0.0}, {-0.5, 0.0, 0.0}}, 0);
 }
 
-TEST_CASE("nll_loss passes gradcheck") {
+TEST_CASE("nll_loss passes gradcheck and gradgradcheck") {
   Generator gen(24);
   auto lp = test::param(test::uniform({4, 3}, gen, -3.0, 0.0));
-  test::require_gradcheck([](auto& v) { return nll_loss(v[0], Labels{2, 2, 0, 1}); }, {lp});
+  test::require_higher_order([](auto& v) { return nll_loss(v[0], Labels{2, 2, 0, 1}); }, {lp});
 }
 
 // ---------------------------------------------------------------- errors shared by cross_entropy and nll_loss
@@ -183,13 +183,13 @@ TEST_CASE("binary_cross_entropy_with_logits matches the textbook formula compute
   CHECK(loss.item() == Approx(0.3952088507189609).epsilon(1e-14));
 }
 
-TEST_CASE("binary_cross_entropy_with_logits passes gradcheck for logits and targets") {
+TEST_CASE("binary_cross_entropy_with_logits passes gradcheck and gradgradcheck for logits and targets") {
   Generator gen(25);
   auto x = test::param(test::uniform({3, 4}, gen, -3.0, 3.0));
   auto t = test::param(test::uniform({3, 4}, gen, 0.0, 1.0));
-  test::require_gradcheck([](auto& v) { return binary_cross_entropy_with_logits(v[0], v[1]); }, {x, t});
+  test::require_higher_order([](auto& v) { return binary_cross_entropy_with_logits(v[0], v[1]); }, {x, t});
   Variable<double> fixed(test::uniform({3, 4}, gen, 0.0, 1.0));
-  test::require_gradcheck([](auto& v) { return binary_cross_entropy_with_logits(v[0], v[1]); }, {x, fixed});
+  test::require_higher_order([](auto& v) { return binary_cross_entropy_with_logits(v[0], v[1]); }, {x, fixed});
 }
 
 TEST_CASE("binary_cross_entropy_with_logits gradient to targets is -x / N") {
@@ -241,4 +241,81 @@ TEST_CASE("losses release their graph after backward") {
     mse_loss(x, Variable<double>(Tensor<double>{0.0, 1.0})).backward();
   }
   CHECK(tape_stats().live_nodes == before);
+}
+
+// ---------------------------------------------------------------- higher order
+
+TEST_CASE("losses: second derivatives by hand") {
+  const Tensor<double> p{{0.5, -1.0, 2.0}, {1.5, 0.0, -0.5}}, t{0.25, 1.0, -1.0};
+  SECTION("mse_loss: 2/N I for pred; the broadcast target meets two rows: 2 * 2/N I") {
+    const Tensor<double> Hp = functional::hessian([&t](const Variable<double>& v) { return mse_loss(v, Variable<double>(t)); }, p);
+    const Tensor<double> Ht = functional::hessian([&p](const Variable<double>& v) { return mse_loss(Variable<double>(p), v); }, t);
+    Tensor<double> eye6 = xt::eye<double>(6) * (2.0 / 6.0);
+    eye6.reshape({2, 3, 2, 3});
+    test::require_close(Hp, eye6, 1e-12);
+    test::require_close(Ht, Tensor<double>(xt::eye<double>(3) * (4.0 / 6.0)), 1e-12);
+    // mixed: d/dt of d/dpred = -2/N where the columns match
+    Variable<double> pv(p, true), tv(t, true);
+    Variable<double> gp = grad<double>({mse_loss(pv, tv)}, {pv}, {}, std::nullopt, true)[0];
+    test::require_close(grad<double>({sum(gp)}, {tv})[0].value(), Tensor<double>{-4.0 / 6, -4.0 / 6, -4.0 / 6}, 1e-12);
+  }
+  SECTION("cross_entropy: (diag(p_n) - p_n p_n^T) / N for each row n, and nll_loss(log_softmax) agrees") {
+    const Labels labels{2, 0};
+    const Tensor<double> H = functional::hessian([&labels](const Variable<double>& v) { return cross_entropy(v, labels); }, p);
+    const Tensor<double> H2 = functional::hessian(
+        [&labels](const Variable<double>& v) { return nll_loss(log_softmax(v, 1), labels); }, p);
+    for (std::size_t n = 0; n < 2; ++n) {
+      Tensor<double> q = Tensor<double>::from_shape({3});  // softmax of row n
+      for (std::size_t i = 0; i < 3; ++i) q(i) = std::exp(p(n, i));
+      q /= xt::sum(q)();
+      for (std::size_t i = 0; i < 3; ++i)
+        for (std::size_t m = 0; m < 2; ++m)
+          for (std::size_t j = 0; j < 3; ++j) {
+            const double expected = n == m ? ((i == j ? q(i) : 0.0) - q(i) * q(j)) / 2.0 : 0.0;
+            REQUIRE(H(n, i, m, j) == Approx(expected).margin(1e-12));
+            REQUIRE(H2(n, i, m, j) == Approx(expected).margin(1e-12));
+          }
+    }
+    // nll_loss itself is linear: a zero Hessian
+    const Tensor<double> Hn = functional::hessian([&labels](const Variable<double>& v) { return nll_loss(v, labels); }, p);
+    CHECK(xt::all(xt::equal(Hn, 0.0)));
+  }
+  SECTION("binary_cross_entropy_with_logits: diag(s (1 - s)) / N in the logits, -1/N mixed, 0 in the targets") {
+    const Tensor<double> targets{{0.0, 1.0, 0.5}, {1.0, 0.25, 0.0}};
+    const Tensor<double> H = functional::hessian(
+        [&targets](const Variable<double>& v) { return binary_cross_entropy_with_logits(v, Variable<double>(targets)); }, p);
+    const Tensor<double> s = 1.0 / (1.0 + xt::exp(-p));
+    Tensor<double> expected = xt::zeros<double>({2, 3, 2, 3});
+    for (std::size_t i = 0; i < 2; ++i)
+      for (std::size_t j = 0; j < 3; ++j) expected(i, j, i, j) = s(i, j) * (1.0 - s(i, j)) / 6.0;
+    test::require_close(H, expected, 1e-12);
+    Variable<double> x(p, true), tv(targets, true);
+    Variable<double> gx = grad<double>({binary_cross_entropy_with_logits(x, tv)}, {x}, {}, std::nullopt, true)[0];
+    test::require_close(grad<double>({sum(gx)}, {tv})[0].value(), Tensor<double>(xt::ones<double>({2, 3}) * (-1.0 / 6.0)), 1e-12);
+    Variable<double> gt = grad<double>({binary_cross_entropy_with_logits(x, tv)}, {tv}, {}, std::nullopt, true)[0];
+    CHECK_FALSE(grad<double>({sum(gt)}, {tv}, {}, std::nullopt, false, true)[0].defined());  // -x / N: no t in it
+  }
+}
+
+TEST_CASE("losses: third derivatives pass gradcheck and gradgradcheck, for both inputs") {
+  Generator gen(17);
+  auto x = test::param(test::uniform({3, 4}, gen, -2.0, 2.0));
+  auto t = test::param(test::uniform({3, 4}, gen, 0.0, 1.0));
+  auto row = test::param(test::uniform({4}, gen));
+  const Labels labels{1, 3, 0};
+  using Fn = std::function<Variable<double>(const std::vector<Variable<double>>&)>;
+  const std::vector<std::tuple<std::string, Fn, std::vector<Variable<double>>>> cases = {
+      {"cross_entropy", [labels](auto& v) { return cross_entropy(v[0], labels); }, {x}},
+      {"cross_entropy of a product", [labels](auto& v) { return cross_entropy(v[0] * v[1], labels); }, {x, t}},
+      {"nll_loss of log_softmax", [labels](auto& v) { return nll_loss(log_softmax(v[0], 1), labels); }, {x}},
+      {"nll_loss of a cube", [labels](auto& v) { return nll_loss(v[0] * v[0] * v[0], labels); }, {x}},
+      {"bce with logits, d/dlogits", [](auto& v) { return binary_cross_entropy_with_logits(v[0], v[1]); }, {x, t}},
+      {"bce with logits, d/dtargets", [](auto& v) { return binary_cross_entropy_with_logits(v[1] * v[0], v[0]); }, {t, x}},
+      {"mse_loss, broadcast target", [](auto& v) { return mse_loss(tg::tanh(v[0]), v[1]); }, {x, row}},
+      {"mse_loss, d/dtarget", [](auto& v) { return mse_loss(v[1], tg::tanh(v[0])); }, {row, x}},
+  };
+  for (const auto& [name, f, inputs] : cases) {
+    INFO(name);
+    test::require_grad_and_gradgrad(test::gradient_of(f), inputs);
+  }
 }

@@ -81,53 +81,53 @@ TEST_CASE("max: a NaN is the maximum (the first NaN gets the gradient) as in PyT
   test::require_close(x.grad(), Tensor<double>{0, 1, 0, 0});
 }
 
-TEST_CASE("sum: gradcheck full keepdim true/false negative and several axes") {
+TEST_CASE("sum: gradcheck and gradgradcheck full keepdim true/false negative and several axes") {
   Generator gen(31);
   const Tensor<double> x3 = test::uniform({2, 3, 4}, gen);
   const Tensor<double> x4 = test::uniform({2, 3, 2, 3}, gen);
-  test::require_gradcheck([](const Vars& v) { return sum(v[0]); }, {test::param(x3)});
+  test::require_higher_order([](const Vars& v) { return sum(v[0]); }, {test::param(x3)});
   for (bool keep : {false, true}) {
     INFO("keepdim " << keep);
     for (const Axes& axes : {Axes{0}, Axes{1}, Axes{-1}, Axes{-3, -2}, Axes{2, 0}, Axes{}}) {
       INFO("axes " << fmt::format("{}", fmt::join(axes, ",")));
-      test::require_gradcheck([axes, keep](const Vars& v) { return sum(v[0], axes, keep); }, {test::param(x3)});
+      test::require_higher_order([axes, keep](const Vars& v) { return sum(v[0], axes, keep); }, {test::param(x3)});
     }
     for (const Axes& axes : {Axes{0, 2}, Axes{1, -1}, Axes{0, 1, 3}}) {  // non-adjacent runs
       INFO("4-D, axes " << fmt::format("{}", fmt::join(axes, ",")));
-      test::require_gradcheck([axes, keep](const Vars& v) { return sum(v[0], axes, keep); }, {test::param(x4)});
+      test::require_higher_order([axes, keep](const Vars& v) { return sum(v[0], axes, keep); }, {test::param(x4)});
     }
   }
 }
 
-TEST_CASE("mean: gradcheck full keepdim true/false negative and several axes") {
+TEST_CASE("mean: gradcheck and gradgradcheck full keepdim true/false negative and several axes") {
   Generator gen(32);
   const Tensor<double> x3 = test::uniform({2, 3, 4}, gen);
   const Tensor<double> x4 = test::uniform({2, 3, 2, 3}, gen);
-  test::require_gradcheck([](const Vars& v) { return mean(v[0]); }, {test::param(x3)});
+  test::require_higher_order([](const Vars& v) { return mean(v[0]); }, {test::param(x3)});
   for (bool keep : {false, true}) {
     INFO("keepdim " << keep);
     for (const Axes& axes : {Axes{0}, Axes{-2}, Axes{-1, 0}, Axes{1, 2}}) {
       INFO("axes " << fmt::format("{}", fmt::join(axes, ",")));
-      test::require_gradcheck([axes, keep](const Vars& v) { return mean(v[0], axes, keep); }, {test::param(x3)});
+      test::require_higher_order([axes, keep](const Vars& v) { return mean(v[0], axes, keep); }, {test::param(x3)});
     }
     for (const Axes& axes : {Axes{0, 2}, Axes{-3, -1}}) {
       INFO("4-D, axes " << fmt::format("{}", fmt::join(axes, ",")));
-      test::require_gradcheck([axes, keep](const Vars& v) { return mean(v[0], axes, keep); }, {test::param(x4)});
+      test::require_higher_order([axes, keep](const Vars& v) { return mean(v[0], axes, keep); }, {test::param(x4)});
     }
   }
 }
 
-TEST_CASE("max: gradcheck along each axis negative axes keepdim true/false") {
+TEST_CASE("max: gradcheck and gradgradcheck along each axis negative axes keepdim true/false") {
   Generator gen(33);  // uniform values: ties have probability 0, gaps far above eps
   const Tensor<double> x = test::uniform({3, 4, 5}, gen);
   for (bool keep : {false, true}) {
     for (int axis : {0, 1, 2, -1, -3}) {
       INFO("axis " << axis << ", keepdim " << keep);
-      test::require_gradcheck([axis, keep](const Vars& v) { return max(v[0], axis, keep); }, {test::param(x)});
+      test::require_higher_order([axis, keep](const Vars& v) { return max(v[0], axis, keep); }, {test::param(x)});
     }
   }
   // composed with other reductions
-  test::require_gradcheck([](const Vars& v) { return mean(max(v[0], 1), {0}); }, {test::param(x)});
+  test::require_higher_order([](const Vars& v) { return mean(max(v[0], 1), {0}); }, {test::param(x)});
 }
 
 TEST_CASE("reductions of a 0-d tensor: axis 0 and -1 are accepted as in PyTorch") {
@@ -136,7 +136,7 @@ TEST_CASE("reductions of a 0-d tensor: axis 0 and -1 are accepted as in PyTorch"
   CHECK(sum(s, {0}).item() == 2.5);
   CHECK(mean(s, {-1}, true).shape() == Shape{});
   CHECK(max(s, 0).item() == 2.5);
-  test::require_gradcheck([](const Vars& v) { return max(v[0], -1) * sum(v[0], {0}) + mean(v[0]); },
+  test::require_higher_order([](const Vars& v) { return max(v[0], -1) * sum(v[0], {0}) + mean(v[0]); },
                           {test::param(Tensor<double>(0.7))});
 }
 
@@ -203,4 +203,43 @@ TEST_CASE("max: an axis out of range or an empty axis names the function the axi
   Variable<double> e(xt::zeros<double>({2, 0}));
   msg = message_of<std::invalid_argument>([&] { max(e, -1); });
   CHECK_THAT(msg, Contains("max:") && Contains("axis -1") && Contains("(2, 0)") && Contains("empty"));
+}
+
+TEST_CASE("reductions: third derivatives pass gradcheck and gradgradcheck") {
+  Generator gen(35);
+  const Tensor<double> x = test::uniform({2, 3, 4}, gen);
+  using Fn = std::function<Variable<double>(const Vars&)>;
+  const std::vector<std::pair<std::string, Fn>> fs = {
+      {"sum over an axis", [](const Vars& v) { return pow(sum(v[0], {1}), 3.0); }},
+      {"sum over two axes keepdim", [](const Vars& v) { return pow(sum(v[0], {0, 2}, true), 3.0) * v[0]; }},
+      {"full sum", [](const Vars& v) { return pow(sum(v[0] * v[0]), 2.0); }},
+      {"mean over the last axis", [](const Vars& v) { return pow(mean(v[0], {-1}), 3.0); }},
+      {"mean over two axes keepdim", [](const Vars& v) { return pow(mean(v[0], {-3, -1}, true), 3.0) * v[0]; }},
+      {"full mean", [](const Vars& v) { return pow(mean(v[0]), 3.0); }},
+      {"max", [](const Vars& v) { return pow(max(v[0], 1), 3.0); }},
+      {"max keepdim", [](const Vars& v) { return max(v[0] * v[0], -1, true) * v[0]; }},
+  };
+  for (const auto& [name, f] : fs) {
+    INFO(name);
+    test::require_grad_and_gradgrad(test::gradient_of(f), {test::param(x)});
+  }
+}
+
+TEST_CASE("reductions: second derivatives by hand") {
+  // f = sum(x)^2: H = 2 everywhere; f = mean(x, {1})^2 summed over rows: H = 2 / n^2 within a row;
+  // f = max(x, 1)^2 summed: H = 2 at each row's argmax, 0 elsewhere.
+  const Tensor<double> x{{0.5, -1.0, 2.0}, {3.0, 0.25, -0.5}};
+  const Tensor<double> H1 = functional::hessian([](const Variable<double>& v) { return pow(sum(v), 2.0); }, x);
+  test::require_close(H1, Tensor<double>(2.0 * xt::ones<double>({2, 3, 2, 3})), 1e-12);
+  const Tensor<double> H2 = functional::hessian([](const Variable<double>& v) { return sum(pow(mean(v, {1}), 2.0)); }, x);
+  const Tensor<double> H3 = functional::hessian([](const Variable<double>& v) { return sum(pow(max(v, 1), 2.0)); }, x);
+  for (std::size_t i = 0; i < 2; ++i)
+    for (std::size_t j = 0; j < 3; ++j)
+      for (std::size_t k = 0; k < 2; ++k)
+        for (std::size_t l = 0; l < 3; ++l) {
+          INFO(i << j << k << l);
+          REQUIRE(H2(i, j, k, l) == Approx(i == k ? 2.0 / 9.0 : 0.0).margin(1e-12));
+          const bool at_max = i == k && j == l && j == (i == 0 ? 2u : 0u);  // argmax: column 2, then 0
+          REQUIRE(H3(i, j, k, l) == (at_max ? 2.0 : 0.0));
+        }
 }

@@ -19,7 +19,7 @@ Tensor<double> arange(std::size_t n, const Shape& shape, double start = 0) {
 
 }  // namespace
 
-TEST_CASE("reshape: keeps row-major order - gradcheck") {
+TEST_CASE("reshape: keeps row-major order - gradcheck and gradgradcheck") {
   Variable<double> x(arange(6, {2, 3}));
   auto y = reshape(x, {3, 1, 2});
   CHECK(y.shape() == Shape{3, 1, 2});
@@ -28,10 +28,10 @@ TEST_CASE("reshape: keeps row-major order - gradcheck") {
   CHECK(reshape(Variable<double>(Tensor<double>(4.0)), {1, 1}).shape() == Shape{1, 1});
 
   Generator gen(41);
-  test::require_gradcheck([](const Vars& v) { return reshape(v[0], {4, 3}); }, {test::param(test::uniform({2, 3, 2}, gen))});
+  test::require_higher_order([](const Vars& v) { return reshape(v[0], {4, 3}); }, {test::param(test::uniform({2, 3, 2}, gen))});
   // the gradient really is reshaped back: weight each output element differently
   const Tensor<double> w = arange(12, {6, 2}, 1.0);
-  test::require_gradcheck([w](const Vars& v) { return reshape(v[0], {6, 2}) * Variable<double>(w); },
+  test::require_higher_order([w](const Vars& v) { return reshape(v[0], {6, 2}) * Variable<double>(w); },
                           {test::param(test::uniform({3, 4}, gen))});
 }
 
@@ -42,13 +42,13 @@ TEST_CASE("reshape: a size mismatch names both shapes and sizes") {
                       Contains("8 elements"));
 }
 
-TEST_CASE("transpose: values gradcheck a large tiled case") {
+TEST_CASE("transpose: values gradcheck and gradgradcheck a large tiled case") {
   Variable<double> x(arange(6, {2, 3}));
   test::require_close(transpose(x).value(), Tensor<double>{{0, 3}, {1, 4}, {2, 5}});
   Generator gen(42);
-  test::require_gradcheck([](const Vars& v) { return transpose(v[0]); }, {test::param(test::uniform({2, 3}, gen))});
+  test::require_higher_order([](const Vars& v) { return transpose(v[0]); }, {test::param(test::uniform({2, 3}, gen))});
   const Tensor<double> w = arange(12, {4, 3}, 1.0);
-  test::require_gradcheck([w](const Vars& v) { return transpose(v[0]) * Variable<double>(w); },
+  test::require_higher_order([w](const Vars& v) { return transpose(v[0]) * Variable<double>(w); },
                           {test::param(test::uniform({3, 4}, gen))});
 
   // 37 x 70 crosses the copy's tile boundaries; reference: element (i, j) of the result is x(j, i).
@@ -69,7 +69,7 @@ TEST_CASE("transpose: anything but 2-D is an error naming the shape") {
   }
 }
 
-TEST_CASE("permute: values (numpy's transpose) gradcheck of every permutation") {
+TEST_CASE("permute: values (numpy's transpose) gradcheck and gradgradcheck of every permutation") {
   // Expected values printed by numpy 1.24: np.arange(24.).reshape(2,3,4).transpose(...).
   Variable<double> x(arange(24, {2, 3, 4}));
   auto y = permute(x, {2, 0, 1});
@@ -91,7 +91,7 @@ TEST_CASE("permute: values (numpy's transpose) gradcheck of every permutation") 
     INFO("perm " << format_shape(perm));
     Shape out_shape{input.shape()[perm[0]], input.shape()[perm[1]], input.shape()[perm[2]]};
     const Tensor<double> w = arange(24, out_shape, 1.0);  // distinct weights per output element
-    test::require_gradcheck([perm, w](const Vars& v) { return permute(v[0], perm) * Variable<double>(w); },
+    test::require_higher_order([perm, w](const Vars& v) { return permute(v[0], perm) * Variable<double>(w); },
                             {test::param(input)});
   }
 }
@@ -130,7 +130,7 @@ TEST_CASE("permute: perm must be a permutation of 0..ndim-1 - errors name perm a
                       Contains("(2, 3, 4)"));
 }
 
-TEST_CASE("flatten: shapes like torch.flatten(x start_dim) - gradcheck") {
+TEST_CASE("flatten: shapes like torch.flatten(x start_dim) - gradcheck and gradgradcheck") {
   Variable<double> x(arange(24, {2, 3, 4}));
   CHECK(flatten(x).shape() == Shape{2, 12});
   CHECK(flatten(x, 0).shape() == Shape{24});
@@ -147,9 +147,9 @@ TEST_CASE("flatten: shapes like torch.flatten(x start_dim) - gradcheck") {
   }
   Generator gen(45);
   const Tensor<double> w = arange(24, {2, 12}, 1.0);
-  test::require_gradcheck([w](const Vars& v) { return flatten(v[0]) * Variable<double>(w); },
+  test::require_higher_order([w](const Vars& v) { return flatten(v[0]) * Variable<double>(w); },
                           {test::param(test::uniform({2, 3, 4}, gen))});
-  test::require_gradcheck([](const Vars& v) { return flatten(v[0]) * 3.0; }, {test::param(Tensor<double>(0.3))});
+  test::require_higher_order([](const Vars& v) { return flatten(v[0]) * 3.0; }, {test::param(Tensor<double>(0.3))});
 }
 
 TEST_CASE("flatten: start_dim out of range names it and the shape") {
@@ -164,7 +164,7 @@ TEST_CASE("flatten: start_dim out of range names it and the shape") {
   CHECK_THAT(msg, Contains("flatten:") && Contains("start_dim 2") && Contains("()"));
 }
 
-TEST_CASE("concat: values along each axis (numpy.concatenate) gradcheck") {
+TEST_CASE("concat: values along each axis (numpy.concatenate) gradcheck and gradgradcheck") {
   // Expected values printed by numpy 1.24.
   Variable<double> a(arange(6, {2, 3})), b(arange(4, {2, 2}, 10)), c(arange(2, {2, 1}, 20));
   test::require_close(concat({a, b, c}, 1).value(), Tensor<double>{{0, 1, 2, 10, 11, 20}, {3, 4, 5, 12, 13, 21}});
@@ -189,11 +189,11 @@ TEST_CASE("concat: values along each axis (numpy.concatenate) gradcheck") {
     Shape out_shape{2, 3, 4};
     out_shape[ax] = total;
     const Tensor<double> w = arange(element_count(out_shape), out_shape, 1.0);
-    test::require_gradcheck([axis, w](const Vars& v) { return concat(v, axis) * Variable<double>(w); }, inputs);
+    test::require_higher_order([axis, w](const Vars& v) { return concat(v, axis) * Variable<double>(w); }, inputs);
   }
   // an input that needs no gradient gets none, the others still do
   Variable<double> fixed(test::uniform({2, 2}, gen));
-  test::require_gradcheck([fixed](const Vars& v) { return concat({v[0], fixed, v[1]}, 1) * 2.0; },
+  test::require_higher_order([fixed](const Vars& v) { return concat({v[0], fixed, v[1]}, 1) * 2.0; },
                           {test::param(test::uniform({2, 3}, gen)), test::param(test::uniform({2, 1}, gen))});
 }
 

@@ -5,6 +5,8 @@
 #include <tapegrad/tapegrad.hpp>
 
 #include <cmath>
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace tg::test {
@@ -62,6 +64,31 @@ inline void require_grad_and_gradgrad(const std::function<Variable<double>(const
                                       const std::vector<Variable<double>>& inputs, GradcheckOptions opts = {}) {
   require_gradcheck(f, inputs, opts);
   require_gradgradcheck(f, inputs, opts);
+}
+
+// Both checks on f, and gradgradcheck of f(x) * f(x) as well: there the gradient flowing into f's
+// backward depends on the inputs, so the derivative of f's backward with respect to that incoming
+// gradient is checked too (for an op linear in its input, such as reshape or sum, the only
+// second-order path there is; gradgradcheck of f alone sees a constant first derivative).
+inline void require_higher_order(const std::function<Variable<double>(const std::vector<Variable<double>>&)>& f,
+                                 const std::vector<Variable<double>>& inputs, GradcheckOptions opts = {}) {
+  require_grad_and_gradgrad(f, inputs, opts);
+  require_gradgradcheck([f](const std::vector<Variable<double>>& v) {
+    const Variable<double> y = f(v);
+    return y * y;
+  }, inputs, opts);
+}
+
+// x -> d sum(f(x)) / dx for x the first input, with its graph (create_graph), computed with grad
+// mode on even under gradcheck's NoGradGuard: gradcheck and gradgradcheck of it check f's second
+// and third derivatives.
+inline std::function<Variable<double>(const std::vector<Variable<double>>&)> gradient_of(
+    std::function<Variable<double>(const std::vector<Variable<double>>&)> f) {
+  return [f](const std::vector<Variable<double>>& v) {
+    detail::GradModeGuard enable(true);
+    const Variable<double> y = sum(f(v));
+    return grad<double>({y}, {v[0]}, {}, std::nullopt, true)[0];
+  };
 }
 
 // Runs `f`, requires that it throws E, and returns the message for further checks.
