@@ -2,7 +2,9 @@
 #pragma once
 
 #include "activation.hpp"
+#include "adaptive_pool.hpp"
 #include "conv.hpp"
+#include "conv_transpose.hpp"
 #include "dropout.hpp"
 #include "flatten.hpp"
 #include "fuse.hpp"

@@ -1,4 +1,5 @@
-// 2-D convolution (cross-correlation, like torch.nn.functional.conv2d), lowered to im2col + GEMM.
+// 2-D convolution (cross-correlation, like torch.nn.functional.conv2d) and its adjoint, the
+// transposed convolution, both lowered to im2col + GEMM. Differentiable to any order.
 #pragma once
 
 #include <cstddef>
@@ -14,5 +15,16 @@ template <class T>
 Variable<T> conv2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>& b = Variable<T>(),
                    std::size_t stride = 1, std::size_t padding = 0, std::size_t dilation = 1,
                    std::size_t groups = 1);
+
+// torch.nn.functional.conv_transpose2d: x (N, C_in, H, W), w (C_in, C_out/groups, kH, kW), b (C_out,)
+// or undefined. Returns (N, C_out, OH, OW) with
+// OH = (H - 1)*stride - 2*padding + dilation*(kH - 1) + output_padding + 1 (and OW likewise): the
+// adjoint of conv2d with the same stride, padding, dilation and groups (its input gradient), the
+// output_padding extra rows and columns added at the bottom and right. output_padding must be
+// smaller than stride or dilation. Bad shapes or arguments throw std::invalid_argument.
+template <class T>
+Variable<T> conv_transpose2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>& b = Variable<T>(),
+                             std::size_t stride = 1, std::size_t padding = 0, std::size_t output_padding = 0,
+                             std::size_t groups = 1, std::size_t dilation = 1);
 
 }  // namespace tg

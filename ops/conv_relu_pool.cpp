@@ -1,23 +1,29 @@
 #include "conv_relu_pool.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "../core/detail/cpu.hpp"
-#include "../core/record_op.hpp"
+#include "../core/detail/instantiate.hpp"
 #include "activation.hpp"
 #include "conv.hpp"
+#include "detail/autograd.hpp"
+#include "detail/conv_grad.hpp"
 #include "detail/conv_lowering.hpp"
-#include "pool.hpp"
+#include "detail/pool_grad.hpp"
 #include "detail/pool_kernels.hpp"
+#include "pool.hpp"
 
 namespace tg {
 namespace {
 
-// The 2x2 stride-2 pooling of one image's (O, OH, OW) convolution output.
-detail::PoolGeometry pool_of(const detail::ConvPlan& p) {
+using detail::Gradients;
+
+// The 2x2 stride-2 pooling of `planes` (O, OH, OW) convolution output planes.
+detail::PoolGeometry pool_of(const detail::ConvPlan& p, std::size_t planes) {
   detail::PoolGeometry g;
-  g.planes = p.O;
+  g.planes = planes;
   g.height = p.g.out_h;
   g.width = p.g.out_w;
   g.kernel = 2;
@@ -35,25 +41,30 @@ TG_KERNEL_INLINE void relu_in_place_kernel(T* y, std::size_t n) {
 TG_AVX512_CLONES void relu_in_place(float* y, std::size_t n) { relu_in_place_kernel(y, n); }
 TG_AVX512_CLONES void relu_in_place(double* y, std::size_t n) { relu_in_place_kernel(y, n); }
 
-// pass[i] = whether relu's backward lets window i's gradient through (not where the pooled
-// maximum y[i] is <= 0).
+// The first-order backward, image by image: each image's convolution output gradient is built in
+// the thread's buffer from the window choices, never for the whole batch.
 template <class T>
-TG_KERNEL_INLINE void relu_passes_kernel(const T* y, std::size_t n, std::uint8_t* pass) {
-  for (std::size_t i = 0; i < n; ++i) pass[i] = !(y[i] <= T(0));
-}
-TG_AVX512_CLONES void relu_passes(const float* y, std::size_t n, std::uint8_t* pass) { relu_passes_kernel(y, n, pass); }
-TG_AVX512_CLONES void relu_passes(const double* y, std::size_t n, std::uint8_t* pass) { relu_passes_kernel(y, n, pass); }
-
-// out[i] = g[i] where pass[i], else 0.
-template <class T>
-TG_KERNEL_INLINE void masked_copy_kernel(const T* g, const std::uint8_t* pass, std::size_t n, T* out) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = pass[i] ? g[i] : T(0);
-}
-TG_AVX512_CLONES void masked_copy(const float* g, const std::uint8_t* pass, std::size_t n, float* out) {
-  masked_copy_kernel(g, pass, n, out);
-}
-TG_AVX512_CLONES void masked_copy(const double* g, const std::uint8_t* pass, std::size_t n, double* out) {
-  masked_copy_kernel(g, pass, n, out);
+Gradients<T> fused_backward(const detail::ConvPlan& p, const detail::PoolGeometry& pg, const detail::MaxPoolIndex& m,
+                            const Variable<T>& x, const Variable<T>& w, const Variable<T>& b, const Variable<T>& gy) {
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.defined() && b.requires_grad();
+  Tensor<T> dx, dw, db;
+  if (need_x) dx = Tensor<T>::from_shape(p.input_shape());
+  if (need_w) dw = Tensor<T>::from_shape(p.weight_shape());
+  if (need_b) db = Tensor<T>::from_shape({p.O});
+  const std::size_t pooled = p.O * pg.out_h * pg.out_w;
+  const T* gp = gy.value().data();
+  const std::uint8_t* choice = m.choice.data();
+  detail::convolution_backward<T>(p, x.value().data(), w.value().data(), need_x ? dx.data() : nullptr,
+                                  need_w ? dw.data() : nullptr, need_b ? db.data() : nullptr, p.out_image(),
+                                  [&](std::size_t n, T* dconv) {
+                                    detail::max_pool_2x2_backward(choice + n * pooled, gp + n * pooled, pg, dconv);
+                                    return static_cast<const T*>(dconv);
+                                  });
+  Gradients<T> grads(3);
+  if (need_x) grads[0] = Variable<T>(std::move(dx));
+  if (need_w) grads[1] = Variable<T>(std::move(dw));
+  if (need_b) grads[2] = Variable<T>(std::move(db));
+  return grads;
 }
 
 }  // namespace
@@ -66,46 +77,51 @@ Variable<T> conv2d_relu_max_pool2d(const Variable<T>& x, const Variable<T>& w, c
   // An output too small to pool: the three ops one by one report it as max_pool2d does.
   if (p.g.out_h < 2 || p.g.out_w < 2) return max_pool2d(relu(conv2d(x, w, b, stride, padding, dilation, groups)), 2);
 
-  const detail::PoolGeometry pg = pool_of(p);
-  const std::size_t N = xv.shape()[0], pooled = p.O * pg.out_h * pg.out_w, conv_out = p.out_image();
+  const detail::PoolGeometry pg = pool_of(p, p.O);  // one image's
+  const std::size_t N = p.N, pooled = p.O * pg.out_h * pg.out_w, conv_out = p.out_image();
   Tensor<T> y = Tensor<T>::from_shape({N, p.O, pg.out_h, pg.out_w});
-  // For backward, per window: which tap won the pooling, and whether the ReLU let its gradient
-  // through (not when the window's maximum is <= 0: relu's backward is `x <= 0 ? 0 : g`).
-  const bool recorded = will_record<T>({x, w, b});
-  std::vector<std::uint8_t> choice(recorded ? N * pooled : 0), passes(recorded ? N * pooled : 0);
+  // For backward, per window: the tap that won the pooling, or 4 where the ReLU stops the gradient
+  // (the window's maximum is <= 0: relu's backward is `x <= 0 ? 0 : g`).
+  std::shared_ptr<detail::MaxPoolIndex> m;
+  if (will_record<T>({x, w, b})) {
+    m = std::make_shared<detail::MaxPoolIndex>();
+    m->g = pool_of(p, N * p.O);
+    m->in_shape = p.output_shape();
+    m->out_shape = shape_of(y);
+    m->two_by_two = true;
+    m->choice.resize(N * pooled);
+  }
+  std::uint8_t* choice = m ? m->choice.data() : nullptr;
   T* yp = y.data();
   // Each image's convolution output stays in the thread's spare buffer: ReLU there, then pool.
   detail::convolution_forward(
-      p, x, w, b, [](std::size_t, T* spare) { return spare; },
+      p, xv.data(), w.value().data(), b.defined() ? b.value().data() : nullptr,
+      [](std::size_t, T* spare) { return spare; },
       [&](std::size_t n, T* activation) {
         relu_in_place(activation, conv_out);
         T* yn = yp + n * pooled;
-        detail::max_pool_2x2_forward(activation, pg, yn, recorded ? choice.data() + n * pooled : nullptr);
-        if (recorded) relu_passes(yn, pooled, passes.data() + n * pooled);
+        std::uint8_t* cn = choice ? choice + n * pooled : nullptr;
+        detail::max_pool_2x2_forward(activation, pg, yn, cn);
+        if (cn) {
+          for (std::size_t i = 0; i < pooled; ++i) cn[i] = yn[i] <= T(0) ? std::uint8_t(4) : cn[i];
+        }
       });
-  if (!recorded) return record_op<T>("conv2d_relu_max_pool2d", std::move(y), {x, w, b}, nullptr);
+  if (!m) return detail::record<T>("conv2d_relu_max_pool2d", std::move(y), {x, w, b}, detail::saves_nothing(), nullptr);
 
-  return record_op<T>(
-      "conv2d_relu_max_pool2d", std::move(y), {x, w, b},
-      [x, w, b, p, pg, choice = std::move(choice), passes = std::move(passes)](const Tensor<T>& gy) {
-        const std::size_t pooled = p.O * pg.out_h * pg.out_w;
-        const T* gp = gy.data();
-        // Per image: the window gradients after the ReLU, then the convolution output's gradient.
-        return detail::convolution_backward(p, x, w, b, pooled + p.out_image(), [&](std::size_t n, T* work) {
-          T* through_relu = work;
-          T* dconv = work + pooled;
-          masked_copy(gp + n * pooled, passes.data() + n * pooled, pooled, through_relu);
-          detail::max_pool_2x2_backward(choice.data() + n * pooled, through_relu, pg, dconv);
-          return static_cast<const T*>(dconv);
-        });
-      });
+  return detail::record<T>("conv2d_relu_max_pool2d", std::move(y), {x, w, b}, detail::saves_inputs({0, 1}),
+                           [x, w, b, p, pg, m = std::shared_ptr<const detail::MaxPoolIndex>(std::move(m))](
+                               Variable<T> gy, const Variable<T>&) {
+                             if (!will_record<T>({gy, x, w, b})) return fused_backward(p, pg, *m, x, w, b, gy);
+                             // create_graph: the same gradients as recorded ops (the ReLU's cut is in the choices), so
+                             // they can be differentiated again: the pooling's scatter, then the convolution's
+                             // gradients.
+                             return detail::conv2d_gradients(p, x, w, b, detail::max_pool_scatter(gy, m));
+                           });
 }
 
-template Variable<float> conv2d_relu_max_pool2d(const Variable<float>&, const Variable<float>&,
-                                                const Variable<float>&, std::size_t, std::size_t, std::size_t,
-                                                std::size_t);
-template Variable<double> conv2d_relu_max_pool2d(const Variable<double>&, const Variable<double>&,
-                                                 const Variable<double>&, std::size_t, std::size_t, std::size_t,
-                                                 std::size_t);
+#define TG_FUNCTIONS(T)                                                                                                \
+  template Variable<T> conv2d_relu_max_pool2d(const Variable<T>&, const Variable<T>&, const Variable<T>&, std::size_t, \
+                                              std::size_t, std::size_t, std::size_t);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg

@@ -1,7 +1,9 @@
 #include "conv_lowering.hpp"
 
 #include <climits>
+#include <string>
 
+#include "../../core/detail/checked.hpp"
 #include "../../core/detail/cpu.hpp"
 #include "../../core/errors.hpp"
 #include "gemm.hpp"
@@ -9,13 +11,6 @@
 
 namespace tg::detail {
 namespace {
-
-// floor((size + 2p - d(k-1) - 1) / s) + 1, which may be zero or negative for too small an input.
-long long output_size(std::size_t size, std::size_t k, std::size_t s, std::size_t p, std::size_t d) {
-  const long long num = static_cast<long long>(size + 2 * p) - static_cast<long long>(d * (k - 1) + 1);
-  const long long st = static_cast<long long>(s);
-  return (num >= 0 ? num / st : -((-num + st - 1) / st)) + 1;
-}
 
 // dW (Og, K) += dY (Og, L) · colᵀ when K, a group's C·kH·kW, is tiny (9 for a first 3x3 layer on
 // grey images): GEMM libraries block for large output matrices and run this Og x K product at a
@@ -95,16 +90,74 @@ TG_AVX512_CLONES void fill_bias_rows(const double* bias, std::size_t O, std::siz
 // Up to this many taps per group the weight gradient takes add_small_weight_grad instead of GEMM.
 constexpr std::size_t small_tap_count = 16;
 
-}  // namespace
+// The padded input extent size + 2·padding; beyond a tensor's reach (or overflowing) it is refused.
+std::size_t padded_extent(const char* op, const char* what, std::size_t size, std::size_t padding) {
+  std::size_t twice = 0, padded = 0;
+  if (__builtin_mul_overflow(padding, std::size_t(2), &twice) || __builtin_add_overflow(size, twice, &padded) ||
+      padded > max_elements) {
+    fail(op, "padding {} on an input {} of {} overflows the padded size {} + 2 x {}", padding, what, size, size,
+         padding);
+  }
+  return padded;
+}
 
+// The dilated kernel extent dilation·(k - 1) + 1, refused when it overflows.
+std::size_t dilated_extent(const char* op, std::size_t k, std::size_t dilation) {
+  std::size_t span = 0;
+  if (__builtin_mul_overflow(dilation, k - 1, &span) || span >= max_elements) {
+    fail(op, "dilation {} with kernel size {} overflows the dilated kernel size {} x ({} - 1) + 1", dilation, k,
+         dilation, k, k);
+  }
+  return span + 1;
+}
+
+// "-3" for a size that would be negative: magnitude given apart, it cannot overflow.
+std::string signed_size(bool negative, std::size_t magnitude) {
+  return (negative && magnitude != 0 ? "-" : "") + std::to_string(magnitude);
+}
+
+// A stride larger than any padded extent leaves one output per row or column: clamped so that the
+// lowering's signed index arithmetic cannot overflow (the output is the same).
+std::size_t clamped_stride(std::size_t stride) { return std::min(stride, max_elements); }
+
+// Fills the plan's geometry and checks what the lowering needs (output count, BLAS integer range).
+void finish_plan(const char* op, ConvPlan& plan, const Shape& x, const Shape& w) {
+  const Shape out_shape{plan.N, plan.O, plan.g.out_h, plan.g.out_w};
+  checked_count(op, plan.input_shape());
+  checked_count(op, out_shape);
+  checked_count(op, {plan.g.channels, plan.g.kernel_h, plan.g.kernel_w});  // the taps
+  checked_count(op, {plan.g.out_h, plan.g.out_w});                         // the positions
+  if (std::max({plan.out_per_group(), plan.taps(), plan.positions()}) > static_cast<std::size_t>(INT_MAX)) {
+    fail(op, "input {} with weight {} needs a {}x{} lowering, beyond the BLAS integer range", format_shape(x),
+         format_shape(w), plan.taps(), plan.positions());
+  }
+}
+
+// The checks both ops share: dimensions, positive options, a non-empty kernel, a bias of `out` values.
 template <class T>
-ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Variable<T>& b,
-                     std::size_t stride, std::size_t padding, std::size_t dilation, std::size_t groups) {
+void check_common(const char* op, const Tensor<T>& x, const Tensor<T>& w, const char* weight_layout, std::size_t stride,
+                  std::size_t dilation, std::size_t groups) {
   if (x.dimension() != 4) fail(op, "input must be 4-D (N, C, H, W), got {}", format_shape(x.shape()));
-  if (w.dimension() != 4) fail(op, "weight must be 4-D (O, C/groups, kH, kW), got {}", format_shape(w.shape()));
+  if (w.dimension() != 4) fail(op, "weight must be 4-D {}, got {}", weight_layout, format_shape(w.shape()));
   if (stride == 0) fail(op, "stride must be positive, got 0");
   if (dilation == 0) fail(op, "dilation must be positive, got 0");
   if (groups == 0) fail(op, "groups must be positive, got 0");
+}
+
+template <class T>
+void check_bias(const char* op, const Variable<T>& b, const Tensor<T>& w, std::size_t out) {
+  if (b.defined() && (b.value().dimension() != 1 || b.value().shape()[0] != out)) {
+    fail(op, "bias has shape {} but weight {} needs ({},)", format_shape(b.value().shape()), format_shape(w.shape()),
+         out);
+  }
+}
+
+}  // namespace
+
+template <class T>
+ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Variable<T>& b, std::size_t stride,
+                     std::size_t padding, std::size_t dilation, std::size_t groups) {
+  check_common(op, x, w, "(O, C/groups, kH, kW)", stride, dilation, groups);
   const std::size_t C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
   const std::size_t O = w.shape()[0], kh = w.shape()[2], kw = w.shape()[3];
   if (C != w.shape()[1] * groups) {
@@ -115,18 +168,23 @@ ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, con
     fail(op, "weight {} has {} output channels, which groups {} does not divide", format_shape(w.shape()), O,
          groups);
   }
-  if (b.defined() && (b.value().dimension() != 1 || b.value().shape()[0] != O)) {
-    fail(op, "bias has shape {} but weight {} needs ({},)", format_shape(b.value().shape()),
-         format_shape(w.shape()), O);
-  }
+  check_bias(op, b, w, O);
   if (kh == 0 || kw == 0) fail(op, "weight {} has an empty kernel", format_shape(w.shape()));
-  const long long oh = output_size(H, kh, stride, padding, dilation), ow = output_size(W, kw, stride, padding, dilation);
-  if (oh <= 0 || ow <= 0) {
+  // floor((size + 2p - span) / s) + 1 with span = d(k-1) + 1, which is zero or negative for too small an input.
+  const std::size_t ph = padded_extent(op, "height", H, padding), pw = padded_extent(op, "width", W, padding);
+  const std::size_t sh = dilated_extent(op, kh, dilation), sw = dilated_extent(op, kw, dilation);
+  if (ph < sh || pw < sw) {
+    auto would_be = [stride](std::size_t padded, std::size_t span) {
+      if (padded >= span) return std::to_string((padded - span) / stride + 1);
+      const std::size_t short_by = (span - padded - 1) / stride + 1;  // ceil, so the output is 1 - short_by
+      return signed_size(true, short_by - 1);
+    };
     fail(op,
          "input {} is too small for kernel {}x{} with stride {}, padding {}, dilation {}: the output would be {}x{}",
-         format_shape(x.shape()), kh, kw, stride, padding, dilation, oh, ow);
+         format_shape(x.shape()), kh, kw, stride, padding, dilation, would_be(ph, sh), would_be(pw, sw));
   }
   ConvPlan plan;
+  plan.N = x.shape()[0];
   plan.C = C;
   plan.O = O;
   plan.groups = groups;
@@ -136,15 +194,76 @@ ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, con
   g.width = W;
   g.kernel_h = kh;
   g.kernel_w = kw;
-  g.stride = stride;
+  g.stride = clamped_stride(stride);
   g.padding = padding;
   g.dilation = dilation;
-  g.out_h = static_cast<std::size_t>(oh);
-  g.out_w = static_cast<std::size_t>(ow);
-  if (std::max({plan.out_per_group(), plan.taps(), plan.positions()}) > static_cast<std::size_t>(INT_MAX)) {
-    fail(op, "input {} with weight {} needs a {}x{} lowering, beyond the BLAS integer range", format_shape(x.shape()),
-         format_shape(w.shape()), plan.taps(), plan.positions());
+  g.out_h = (ph - sh) / stride + 1;
+  g.out_w = (pw - sw) / stride + 1;
+  finish_plan(op, plan, shape_of(x), shape_of(w));
+  return plan;
+}
+
+template <class T>
+ConvPlan plan_conv_transpose2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Variable<T>& b,
+                               std::size_t stride, std::size_t padding, std::size_t output_padding, std::size_t groups,
+                               std::size_t dilation) {
+  check_common(op, x, w, "(C_in, C_out/groups, kH, kW)", stride, dilation, groups);
+  const std::size_t C_in = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const std::size_t kh = w.shape()[2], kw = w.shape()[3];
+  if (C_in != w.shape()[0]) {
+    fail(op, "input has {} channels but weight {} expects {}", C_in, format_shape(w.shape()), w.shape()[0]);
   }
+  if (C_in % groups != 0) fail(op, "input channels {} are not divisible by groups {}", C_in, groups);
+  const std::size_t C_out = checked_mul(op, w.shape()[1], groups);
+  check_bias(op, b, w, C_out);
+  if (kh == 0 || kw == 0) fail(op, "weight {} has an empty kernel", format_shape(w.shape()));
+  if (output_padding >= stride && output_padding >= dilation) {
+    fail(op, "output_padding {} must be smaller than either stride {} or dilation {}", output_padding, stride,
+         dilation);
+  }
+  if (H == 0 || W == 0) fail(op, "input {} has an empty plane", format_shape(x.shape()));
+  if (padding > max_elements) fail(op, "padding {} is too large: 2 x {} overflows the output size", padding, padding);
+  // (size - 1)·s + d(k-1) + 1 + output_padding - 2p: the reach of the last window, less the padding cut off.
+  // Returns the size, or the magnitude of a size <= 0 and false.
+  auto output_size = [&](const char* what, std::size_t size, std::size_t k) -> std::pair<std::size_t, bool> {
+    const std::size_t span = dilated_extent(op, k, dilation);
+    std::size_t reach = 0;
+    if (__builtin_mul_overflow(size - 1, stride, &reach) || __builtin_add_overflow(reach, span, &reach) ||
+        __builtin_add_overflow(reach, output_padding, &reach) || reach > max_elements) {
+      fail(op,
+           "input {} of {} with stride {}, kernel size {}, dilation {} and output_padding {} overflows the output "
+           "size",
+           what, size, stride, k, dilation, output_padding);
+    }
+    if (2 * padding >= reach) return {2 * padding - reach, false};
+    return {reach - 2 * padding, true};
+  };
+  const auto [oh, oh_ok] = output_size("height", H, kh);
+  const auto [ow, ow_ok] = output_size("width", W, kw);
+  if (!oh_ok || !ow_ok) {
+    fail(op,
+         "input {} is too small for kernel {}x{} with stride {}, padding {}, output_padding {}, dilation {}: the "
+         "output would be {}x{}",
+         format_shape(x.shape()), kh, kw, stride, padding, output_padding, dilation, signed_size(!oh_ok, oh),
+         signed_size(!ow_ok, ow));
+  }
+  ConvPlan plan;  // the convolution from (N, C_out, OH, OW) to x's shape that this op is the adjoint of
+  plan.N = x.shape()[0];
+  plan.C = C_out;
+  plan.O = C_in;
+  plan.groups = groups;
+  detail::ConvGeometry& g = plan.g;
+  g.channels = C_out / groups;
+  g.height = oh;
+  g.width = ow;
+  g.kernel_h = kh;
+  g.kernel_w = kw;
+  g.stride = clamped_stride(stride);
+  g.padding = padding;
+  g.dilation = dilation;
+  g.out_h = H;
+  g.out_w = W;
+  finish_plan(op, plan, shape_of(x), shape_of(w));
   return plan;
 }
 
@@ -197,6 +316,12 @@ template ConvPlan plan_conv2d<float>(const char*, const Tensor<float>&, const Te
                                      std::size_t, std::size_t, std::size_t, std::size_t);
 template ConvPlan plan_conv2d<double>(const char*, const Tensor<double>&, const Tensor<double>&,
                                       const Variable<double>&, std::size_t, std::size_t, std::size_t, std::size_t);
+template ConvPlan plan_conv_transpose2d<float>(const char*, const Tensor<float>&, const Tensor<float>&,
+                                               const Variable<float>&, std::size_t, std::size_t, std::size_t,
+                                               std::size_t, std::size_t);
+template ConvPlan plan_conv_transpose2d<double>(const char*, const Tensor<double>&, const Tensor<double>&,
+                                                const Variable<double>&, std::size_t, std::size_t, std::size_t,
+                                                std::size_t, std::size_t);
 template void conv_forward_image<float>(const ConvPlan&, const float*, const float*, const float*, float*, float*);
 template void conv_forward_image<double>(const ConvPlan&, const double*, const double*, const double*, double*,
                                          double*);

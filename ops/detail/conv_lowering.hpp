@@ -1,5 +1,5 @@
-// The per-image work of a 2-D convolution (im2col + GEMM), shared by conv2d and the fused
-// conv2d_relu_max_pool2d. Include only from the library's .cpp files (needs OpenMP).
+// The per-image work of a 2-D convolution (im2col + GEMM), shared by conv2d, conv_transpose2d and
+// the fused conv2d_relu_max_pool2d. Include only from the library's .cpp files (needs OpenMP).
 #pragma once
 
 #include <omp.h>
@@ -15,26 +15,42 @@
 
 namespace tg::detail {
 
-// A checked convolution of a batch: one group's geometry and the channel counts.
+// A checked convolution of a batch of N images (C, H, W) into (O, OH, OW): one group's geometry
+// and the channel counts. conv_transpose2d is the adjoint of such a convolution, whose output
+// (OH, OW) is the transposed convolution's input.
 struct ConvPlan {
   detail::ConvGeometry g;  // channels = C / groups
-  std::size_t C = 0, O = 0, groups = 1;
+  std::size_t N = 0, C = 0, O = 0, groups = 1;
 
   std::size_t out_per_group() const { return O / groups; }
   std::size_t taps() const { return g.col_rows(); }       // K = C/groups · kH · kW
   std::size_t positions() const { return g.col_cols(); }  // L = OH · OW
   std::size_t in_image() const { return C * g.height * g.width; }
   std::size_t out_image() const { return O * positions(); }
+  Shape input_shape() const { return {N, C, g.height, g.width}; }
+  Shape output_shape() const { return {N, O, g.out_h, g.out_w}; }
+  Shape weight_shape() const { return {O, g.channels, g.kernel_h, g.kernel_w}; }
   // A 1x1 kernel with stride 1 and no padding reads the input as it is: im2col would only copy it.
-  bool direct() const { return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0; }
+  bool direct() const {
+    return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0 && g.out_h == g.height &&
+           g.out_w == g.width;
+  }
   std::size_t column_size() const { return direct() ? 0 : taps() * positions(); }
 };
 
 // Checks x (N, C, H, W), w (O, C/groups, kH, kW), b (O,) or undefined and the options; throws
-// std::invalid_argument naming `op` and the shapes.
+// std::invalid_argument naming `op` and the shapes or values (also when the output size overflows).
 template <class T>
 ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Variable<T>& b,
                      std::size_t stride, std::size_t padding, std::size_t dilation, std::size_t groups);
+
+// The same for conv_transpose2d: x (N, C_in, H, W), w (C_in, C_out/groups, kH, kW), b (C_out,):
+// the plan of the convolution it is the adjoint of, from (N, C_out, OH, OW) to (N, C_in, H, W),
+// with OH = (H - 1)·stride - 2·padding + dilation·(kH - 1) + output_padding + 1.
+template <class T>
+ConvPlan plan_conv_transpose2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Variable<T>& b,
+                               std::size_t stride, std::size_t padding, std::size_t output_padding, std::size_t groups,
+                               std::size_t dilation);
 
 // One image: y (O, L) = bias + w · im2col(x), x being (C, H, W). `col` holds column_size() values.
 template <class T>
@@ -100,57 +116,46 @@ void backward_over_images(std::size_t N, int nt, T* dw, std::size_t w_size, T* d
   }
 }
 
-// The forward of a convolution over a batch, image by image on the threads: output(n, spare)
-// says where image n's result (O, L) goes, either into the output tensor or into `spare`, a
-// thread-owned buffer of out_image() values; finish(n, result) then runs on the same thread and
-// may change a result in `spare`.
+// The forward of a convolution over the plan's batch, image by image on the threads: x is the
+// batch (N, C, H, W), w the weight, bias (O values) may be null. output(n, spare) says where image
+// n's result (O, L) goes, either into the output tensor or into `spare`, a thread-owned buffer of
+// out_image() values; finish(n, result) then runs on the same thread and may change a result in
+// `spare`.
 template <class T, class Output, class Finish>
-void convolution_forward(const ConvPlan& p, const Variable<T>& x, const Variable<T>& w, const Variable<T>& b,
-                         Output output, Finish finish) {
-  const std::size_t N = x.value().shape()[0];
-  const T* bias = b.defined() ? b.value().data() : nullptr;
-  const T* xp = x.value().data();
-  const T* wp = w.value().data();
-  const int nt = conv_threads(N, p.O * p.taps() * p.positions());
+void convolution_forward(const ConvPlan& p, const T* x, const T* w, const T* bias, Output output, Finish finish) {
+  const int nt = conv_threads(p.N, p.O * p.taps() * p.positions());
 #pragma omp parallel num_threads(nt)
   {
-    const auto [lo, hi] = image_block(N, omp_get_thread_num(), omp_get_num_threads());
+    const auto [lo, hi] = image_block(p.N, omp_get_thread_num(), omp_get_num_threads());
     const auto work = scratch<T>(lo < hi ? p.column_size() + p.out_image() : 0);
     for (std::size_t n = lo; n < hi; ++n) {
       T* result = output(n, work.get() + p.column_size());
-      conv_forward_image(p, xp + n * p.in_image(), wp, bias, work.get(), result);
+      conv_forward_image(p, x + n * p.in_image(), w, bias, work.get(), result);
       finish(n, result);
     }
   }
 }
 
-// The backward of a convolution over a batch, for conv2d and for ops that end in one: returns
-// the gradients of x, w and b (empty where not required). image_gradient(n, work) gives image n's
-// output gradient (O, L); it may build it in `work`, extra_work values of the thread's own buffer.
+// The backward of a convolution over the plan's batch, for every op built on one: from the output
+// gradient, dx (N, C, H, W; written whole), dw (w's layout) and db (O), each computed only when
+// not null. dw and db are overwritten. x is read only for dw, w only for dx. image_gradient(n,
+// work) gives image n's output gradient (O, L); it may build it in `work`, extra_work values of
+// the thread's own buffer. One pass per image shares its lowering between dx and dw.
 template <class T, class ImageGradient>
-std::vector<Tensor<T>> convolution_backward(const ConvPlan& p, const Variable<T>& x, const Variable<T>& w,
-                                            const Variable<T>& b, std::size_t extra_work,
-                                            ImageGradient image_gradient) {
-  const Tensor<T>& xv = x.value();
-  const std::size_t N = xv.shape()[0];
-  const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.requires_grad();
-  std::vector<Tensor<T>> grads(3);
-  if (need_x) grads[0] = Tensor<T>::from_shape(xv.shape());  // written whole, image by image
-  if (need_w) grads[1] = xt::zeros<T>(w.value().shape());
-  if (need_b) grads[2] = xt::zeros<T>({p.O});
-  const T* xp = xv.data();
-  const T* wp = w.value().data();
-  T* dxp = need_x ? grads[0].data() : nullptr;
-  const int nt = conv_threads(N, p.O * p.taps() * p.positions() * (std::size_t(need_x) + std::size_t(need_w)));
+void convolution_backward(const ConvPlan& p, const T* x, const T* w, T* dx, T* dw, T* db, std::size_t extra_work,
+                          ImageGradient image_gradient) {
+  const std::size_t w_size = p.O * p.taps();
+  if (dw) std::fill_n(dw, w_size, T(0));
+  if (db) std::fill_n(db, p.O, T(0));
+  const int nt =
+      conv_threads(p.N, p.O * p.taps() * p.positions() * (std::size_t(dx != nullptr) + std::size_t(dw != nullptr)));
   const std::size_t col_size = p.column_size();  // per thread: the lowered image, its gradient, the extra
-  backward_over_images<T>(N, nt, need_w ? grads[1].data() : nullptr, need_w ? w.value().size() : 0,
-                          need_b ? grads[2].data() : nullptr, p.O, 2 * col_size + extra_work,
-                          [&](std::size_t n, T* dw, T* db, T* work) {
+  backward_over_images<T>(p.N, nt, dw, w_size, db, p.O, 2 * col_size + extra_work,
+                          [&](std::size_t n, T* dw_part, T* db_part, T* work) {
                             const T* dy = image_gradient(n, work + 2 * col_size);
-                            conv_backward_image(p, xp + n * p.in_image(), wp, dy, work, work + col_size, dw, db,
-                                                dxp ? dxp + n * p.in_image() : nullptr);
+                            conv_backward_image(p, x ? x + n * p.in_image() : nullptr, w, dy, work, work + col_size,
+                                                dw_part, db_part, dx ? dx + n * p.in_image() : nullptr);
                           });
-  return grads;
 }
 
 }  // namespace tg::detail

@@ -54,8 +54,12 @@ void for_each_row(XT* x, const ConvGeometry& g, ColT* col, Visit visit, Pad pad)
 
 // Stride 1, no padding, no dilation (a 'valid' convolution, the usual 3x3 layer): each col row is
 // out_h runs of out_w neighbouring inputs. The runs are short (11 to 26 values in the MNIST CNN),
-// so plain loops the compiler vectorises beat a memmove call per run.
-bool is_valid_unit_stride(const ConvGeometry& g) { return g.stride == 1 && g.padding == 0 && g.dilation == 1; }
+// so plain loops the compiler vectorises beat a memmove call per run. (The transposed convolution's
+// plans may keep fewer outputs than fit: those take the general loops.)
+bool is_valid_unit_stride(const ConvGeometry& g) {
+  return g.stride == 1 && g.padding == 0 && g.dilation == 1 && g.out_h + g.kernel_h == g.height + 1 &&
+         g.out_w + g.kernel_w == g.width + 1;
+}
 
 // Calls run(col_row, x_first) for every col row: entry oh*out_w + ow of the row belongs to input
 // x_first[oh*width + ow].

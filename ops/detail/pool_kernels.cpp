@@ -28,17 +28,29 @@ Range window_rows(std::size_t o, const PoolGeometry& g) {
   return {std::min(lo, hi), hi};
 }
 
-// For each kernel column j, the output columns whose tap j lands inside the image: ow in [lo, hi)
-// reads input column ow * stride + j - padding. Outside that range the tap reads padding.
-std::vector<Range> column_taps(const PoolGeometry& g) {
-  std::vector<Range> taps(g.kernel);
+// For each kernel column j that reaches the image, the output columns whose tap j lands inside
+// it: ow in [lo, hi) reads input column ow * stride + j - padding; outside that range the tap
+// reads padding. Only columns first .. first + ranges.size() can reach the image (at most about
+// twice its width), so a huge kernel costs no more than the image.
+struct ColumnTaps {
+  std::size_t first = 0;
+  std::vector<Range> ranges;  // ranges[j - first]
+  std::size_t end() const { return first + ranges.size(); }
+  const Range& operator[](std::size_t j) const { return ranges[j - first]; }
+};
+
+ColumnTaps column_taps(const PoolGeometry& g) {
+  ColumnTaps taps;
+  const std::size_t last_start = (g.out_w - 1) * g.stride;  // the last window's first column, padded
+  taps.first = g.padding > last_start ? g.padding - last_start : 0;
+  const std::size_t end = std::min(g.kernel, g.padding + g.width);
   const Index s = static_cast<Index>(g.stride);
-  for (std::size_t j = 0; j < g.kernel; ++j) {
+  for (std::size_t j = taps.first; j < end; ++j) {
     const Index offset = static_cast<Index>(j) - static_cast<Index>(g.padding);
     const Index lo = offset >= 0 ? 0 : (-offset + s - 1) / s;
-    const Index end = static_cast<Index>(g.width) - offset;
-    const std::size_t hi = std::min(end <= 0 ? 0 : static_cast<std::size_t>((end + s - 1) / s), g.out_w);
-    taps[j] = {std::min(static_cast<std::size_t>(lo), hi), hi};
+    const Index stop = static_cast<Index>(g.width) - offset;
+    const std::size_t hi = std::min(stop <= 0 ? 0 : static_cast<std::size_t>((stop + s - 1) / s), g.out_w);
+    taps.ranges.push_back({std::min(static_cast<std::size_t>(lo), hi), hi});
   }
   return taps;
 }
@@ -51,7 +63,7 @@ std::size_t first_column(std::size_t ow, const PoolGeometry& g) {
 // The loops run a whole output row at a time, tap by tap, so the innermost loop runs along the row
 // (and vectorises) instead of over a tiny window. Taps are visited in row-major window order.
 template <class T, bool with_argmax>
-void max_pool_plane(const T* __restrict x, const PoolGeometry& g, const std::vector<Range>& taps, T* __restrict y,
+void max_pool_plane(const T* __restrict x, const PoolGeometry& g, const ColumnTaps& taps, T* __restrict y,
                     std::int64_t* __restrict argmax) {
   const std::size_t W = g.width, OW = g.out_w;
   const Index s = static_cast<Index>(g.stride), p = static_cast<Index>(g.padding);
@@ -65,7 +77,7 @@ void max_pool_plane(const T* __restrict x, const PoolGeometry& g, const std::vec
     }
     for (std::size_t ih = rows.lo; ih < rows.hi; ++ih) {
       const T* xr = x + ih * W;
-      for (std::size_t j = 0; j < g.kernel; ++j) {
+      for (std::size_t j = taps.first; j < taps.end(); ++j) {
         const Index offset = static_cast<Index>(j) - p;
         for (std::size_t ow = taps[j].lo; ow < taps[j].hi; ++ow) {
           const Index iw = static_cast<Index>(ow) * s + offset;
@@ -102,7 +114,7 @@ template <class T>
 void max_pool_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* argmax) {
   if (!argmax && g.kernel == 2 && g.stride == 2 && g.padding == 0) return max_pool_2x2_forward(x, g, y, nullptr);
   const std::size_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
-  const std::vector<Range> taps = column_taps(g);
+  const ColumnTaps taps = column_taps(g);
   parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t p = lo; p < hi; ++p) {
       if (argmax) {
@@ -180,6 +192,34 @@ void max_pool_2x2_backward(const std::uint8_t* choice, const T* gy, const PoolGe
 }
 
 template <class T>
+void max_pool_gather(const T* u, const std::int64_t* argmax, const PoolGeometry& g, T* out) {
+  const std::size_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
+  parallel_blocks(g.planes, out_plane, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t p = lo; p < hi; ++p) {
+      const T* up = u + p * in_plane;
+      for (std::size_t j = p * out_plane; j < (p + 1) * out_plane; ++j) out[j] = up[argmax[j]];
+    }
+  });
+}
+
+template <class T>
+void max_pool_2x2_gather(const std::uint8_t* choice, const T* u, const PoolGeometry& g, T* out) {
+  const std::size_t W = g.width, in_plane = g.height * W, OW = g.out_w, out_plane = g.out_h * OW;
+  parallel_blocks(g.planes, out_plane, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t p = lo; p < hi; ++p) {
+      for (std::size_t oh = 0; oh < g.out_h; ++oh) {
+        const T* r0 = u + p * in_plane + 2 * oh * W;
+        const std::size_t o = p * out_plane + oh * OW;
+        for (std::size_t ow = 0; ow < OW; ++ow) {
+          const std::uint8_t c = choice[o + ow];
+          out[o + ow] = c < 4 ? r0[(c >> 1) * W + 2 * ow + (c & 1)] : T(0);
+        }
+      }
+    }
+  });
+}
+
+template <class T>
 void avg_pool_forward(const T* x, const PoolGeometry& g, T* y) {
   const std::size_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w, W = g.width, OW = g.out_w;
   const Index s = static_cast<Index>(g.stride), pad = static_cast<Index>(g.padding);
@@ -197,7 +237,7 @@ void avg_pool_forward(const T* x, const PoolGeometry& g, T* y) {
     }
     return;
   }
-  const std::vector<Range> taps = column_taps(g);
+  const ColumnTaps taps = column_taps(g);
   for (std::size_t p = 0; p < g.planes; ++p) {
     for (std::size_t oh = 0; oh < g.out_h; ++oh) {
       const Range rows = window_rows(oh, g);
@@ -205,7 +245,7 @@ void avg_pool_forward(const T* x, const PoolGeometry& g, T* y) {
       std::fill(yr, yr + OW, T(0));
       for (std::size_t ih = rows.lo; ih < rows.hi; ++ih) {
         const T* __restrict xr = x + p * in_plane + ih * W;
-        for (std::size_t j = 0; j < g.kernel; ++j) {
+        for (std::size_t j = taps.first; j < taps.end(); ++j) {
           const Index offset = static_cast<Index>(j) - pad;
           for (std::size_t ow = taps[j].lo; ow < taps[j].hi; ++ow) yr[ow] += xr[static_cast<Index>(ow) * s + offset];
         }
@@ -237,7 +277,7 @@ void avg_pool_backward(const T* gy, const PoolGeometry& g, T* gx) {
     }
     return;
   }
-  const std::vector<Range> taps = column_taps(g);
+  const ColumnTaps taps = column_taps(g);
   std::vector<T> scaled(OW);
   for (std::size_t p = 0; p < g.planes; ++p) {
     for (std::size_t oh = 0; oh < g.out_h; ++oh) {
@@ -246,7 +286,7 @@ void avg_pool_backward(const T* gy, const PoolGeometry& g, T* gx) {
       for (std::size_t ow = 0; ow < OW; ++ow) scaled[ow] = gr[ow] * scale;
       for (std::size_t ih = rows.lo; ih < rows.hi; ++ih) {
         T* __restrict xr = gx + p * in_plane + ih * W;
-        for (std::size_t j = 0; j < g.kernel; ++j) {
+        for (std::size_t j = taps.first; j < taps.end(); ++j) {
           const Index offset = static_cast<Index>(j) - pad;
           for (std::size_t ow = taps[j].lo; ow < taps[j].hi; ++ow) xr[static_cast<Index>(ow) * s + offset] += scaled[ow];
         }
@@ -263,6 +303,10 @@ template void max_pool_2x2_forward<float>(const float*, const PoolGeometry&, flo
 template void max_pool_2x2_forward<double>(const double*, const PoolGeometry&, double*, std::uint8_t*);
 template void max_pool_2x2_backward<float>(const std::uint8_t*, const float*, const PoolGeometry&, float*);
 template void max_pool_2x2_backward<double>(const std::uint8_t*, const double*, const PoolGeometry&, double*);
+template void max_pool_gather<float>(const float*, const std::int64_t*, const PoolGeometry&, float*);
+template void max_pool_gather<double>(const double*, const std::int64_t*, const PoolGeometry&, double*);
+template void max_pool_2x2_gather<float>(const std::uint8_t*, const float*, const PoolGeometry&, float*);
+template void max_pool_2x2_gather<double>(const std::uint8_t*, const double*, const PoolGeometry&, double*);
 template void avg_pool_forward<float>(const float*, const PoolGeometry&, float*);
 template void avg_pool_forward<double>(const double*, const PoolGeometry&, double*);
 template void avg_pool_backward<float>(const float*, const PoolGeometry&, float*);

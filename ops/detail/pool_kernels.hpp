@@ -29,9 +29,17 @@ template <class T>
 void max_pool_2x2_forward(const T* x, const PoolGeometry& g, T* y, std::uint8_t* choice);
 
 // Its gradient: gy goes to each window's chosen tap and 0 to the others. Writes every element of
-// gx, including an odd last row or column (0). Reads a byte per window instead of the input.
+// gx, including an odd last row or column (0). Reads a byte per window instead of the input. A
+// choice of 4 names no tap: the window's gradient is dropped (the fused op's ReLU cut it off).
 template <class T>
 void max_pool_2x2_backward(const std::uint8_t* choice, const T* gy, const PoolGeometry& g, T* gx);
+
+// The adjoints of the two backwards above (the derivatives of max pooling's gradient): out (one
+// value per window) = u at the window's maximum; 0 where the choice is 4.
+template <class T>
+void max_pool_gather(const T* u, const std::int64_t* argmax, const PoolGeometry& g, T* out);
+template <class T>
+void max_pool_2x2_gather(const std::uint8_t* choice, const T* u, const PoolGeometry& g, T* out);
 
 // y = window sum / kernel², padding counting as zeros (PyTorch's count_include_pad=True).
 template <class T>

@@ -1,9 +1,9 @@
-#include "test_util.hpp"
-
-#include "ops/detail/im2col.hpp"  // an internal kernel, tested on its own
-
 #include <array>
 #include <cmath>
+
+#include "gradient_function.hpp"
+#include "ops/detail/im2col.hpp"  // an internal kernel, tested on its own
+#include "test_util.hpp"
 
 using namespace tg;
 using Catch::Matchers::Contains;
@@ -44,20 +44,23 @@ Tensor<T> naive_conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>* 
   return y;
 }
 
-// Checks forward values against the reference and the gradients with gradcheck.
+// Checks forward values against the reference, the first and second derivatives with gradcheck
+// and gradgradcheck, and the gradients' derivatives with respect to the output gradient too.
 void check_config(const Shape& xs, const Shape& ws, bool bias, Conv c, std::uint64_t seed) {
   Generator gen(seed);
   auto x = test::param(test::uniform(xs, gen)), w = test::param(test::uniform(ws, gen));
   auto b = test::param(test::uniform({ws[0]}, gen));
   Variable<double> y = conv2d(x, w, bias ? b : Variable<double>(), c.stride, c.padding, c.dilation, c.groups);
   test::require_close(y.value(), naive_conv2d(x.value(), w.value(), bias ? &b.value() : nullptr, c), 1e-12);
+  auto g = test::param(test::uniform(y.shape(), gen));
   if (bias) {
-    test::require_gradcheck(
-        [c](auto& v) { return conv2d(v[0], v[1], v[2], c.stride, c.padding, c.dilation, c.groups); }, {x, w, b});
+    auto f = [c](auto& v) { return conv2d(v[0], v[1], v[2], c.stride, c.padding, c.dilation, c.groups); };
+    test::require_grad_and_gradgrad(f, {x, w, b});
+    test::require_gradcheck(test::gradient_function(f), {x, w, b, g});
   } else {
-    test::require_gradcheck(
-        [c](auto& v) { return conv2d(v[0], v[1], Variable<double>(), c.stride, c.padding, c.dilation, c.groups); },
-        {x, w});
+    auto f = [c](auto& v) { return conv2d(v[0], v[1], Variable<double>(), c.stride, c.padding, c.dilation, c.groups); };
+    test::require_grad_and_gradgrad(f, {x, w});
+    test::require_gradcheck(test::gradient_function(f), {x, w, g});
   }
 }
 
@@ -88,36 +91,68 @@ TEST_CASE("conv2d: output size is floor((H + 2p - d(k-1) - 1)/s) + 1") {
 
 // Up to 16 taps per group (C/groups·kH·kW) the weight gradient is a hand loop, above it GEMM: the
 // 3x3 cases below with 2 channels (18 taps) take GEMM, a grey first layer (9 taps) the loop.
-TEST_CASE("conv2d: forward and gradcheck plain 3x3 with bias") { check_config({2, 2, 5, 4}, {3, 2, 3, 3}, true, {}, 21); }
+TEST_CASE("conv2d: forward, gradcheck and gradgradcheck plain 3x3 with bias") {
+  check_config({2, 2, 5, 4}, {3, 2, 3, 3}, true, {}, 21);
+}
 
-TEST_CASE("conv2d: forward and gradcheck a one-channel first layer") {
+TEST_CASE("conv2d: forward, gradcheck and gradgradcheck a one-channel first layer") {
   check_config({2, 1, 6, 5}, {5, 1, 3, 3}, true, {}, 31);
 }
 
-TEST_CASE("conv2d: forward and gradcheck stride 2 and padding 1") {
+TEST_CASE("conv2d: forward, gradcheck and gradgradcheck stride 2 and padding 1") {
   check_config({2, 2, 5, 6}, {3, 2, 3, 3}, true, {2, 1, 1, 1}, 22);
 }
 
-TEST_CASE("conv2d: forward and gradcheck dilation 2 (with padding 1)") {
+TEST_CASE("conv2d: forward, gradcheck and gradgradcheck dilation 2 (with padding 1)") {
   check_config({1, 2, 6, 5}, {2, 2, 2, 3}, true, {1, 1, 2, 1}, 23);
 }
 
-TEST_CASE("conv2d: forward and gradcheck groups 2") { check_config({2, 4, 4, 5}, {6, 2, 3, 3}, true, {1, 0, 1, 2}, 24); }
+TEST_CASE("conv2d: forward, gradcheck and gradgradcheck groups 2") {
+  check_config({2, 4, 4, 5}, {6, 2, 3, 3}, true, {1, 0, 1, 2}, 24);
+}
 
-TEST_CASE("conv2d: forward and gradcheck 1x1 kernel (read in place and strided)") {
+TEST_CASE("conv2d: forward, gradcheck and gradgradcheck 1x1 kernel (read in place and strided)") {
   check_config({2, 3, 3, 4}, {4, 3, 1, 1}, true, {}, 25);
   check_config({2, 4, 3, 4}, {4, 2, 1, 1}, true, {1, 0, 1, 2}, 26);  // grouped, still read in place
   check_config({1, 3, 5, 4}, {2, 3, 1, 1}, true, {2, 1, 1, 1}, 27);  // stride and padding: lowered
 }
 
-TEST_CASE("conv2d: forward and gradcheck no bias") { check_config({2, 2, 4, 4}, {3, 2, 2, 2}, false, {}, 28); }
+TEST_CASE("conv2d: forward, gradcheck and gradgradcheck no bias") {
+  check_config({2, 2, 4, 4}, {3, 2, 2, 2}, false, {}, 28);
+}
 
-TEST_CASE("conv2d: forward and gradcheck non-square input and kernel") {
+TEST_CASE("conv2d: forward, gradcheck and gradgradcheck non-square input and kernel") {
   check_config({1, 2, 4, 7}, {2, 2, 2, 3}, true, {1, 1, 1, 1}, 29);
 }
 
-TEST_CASE("conv2d: forward and gradcheck everything at once") {
+TEST_CASE("conv2d: forward, gradcheck and gradgradcheck everything at once") {
   check_config({2, 3, 7, 6}, {3, 1, 3, 2}, true, {2, 2, 2, 3}, 30);
+}
+
+TEST_CASE("conv2d: third derivatives through the gradients' own derivatives") {
+  Generator gen(35);
+  auto x = test::param(test::uniform({1, 2, 4, 3}, gen)), w = test::param(test::uniform({2, 1, 2, 2}, gen));
+  auto b = test::param(test::uniform({2}, gen)), g = test::param(test::uniform({1, 2, 3, 2}, gen));
+  auto f = [](auto& v) { return conv2d(v[0], v[1], v[2], 2, 1, 1, 2); };
+  test::require_gradgradcheck(test::gradient_function(f), {x, w, b, g});
+}
+
+TEST_CASE("conv2d: under create_graph its gradients are recorded ops, without it plain values") {
+  Generator gen(36);
+  auto x = test::param(test::uniform({1, 2, 4, 4}, gen)), w = test::param(test::uniform({3, 2, 3, 3}, gen));
+  auto b = test::param(test::uniform({3}, gen));
+  Variable<double> y = conv2d(x, w, b, 1, 1);
+  const Variable<double> seed = test::param(test::uniform(y.shape(), gen));  // db depends only on it
+  auto graphs = grad<double>({y}, {x, w, b}, {seed}, std::nullopt, true);
+  CHECK(graphs[0].op() == "conv2d_input_grad");
+  CHECK(graphs[1].op() == "conv2d_weight_grad");
+  CHECK(graphs[2].op() == "conv2d_bias_grad");
+  auto plain = grad<double>({y}, {x, w, b}, {seed});
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK_FALSE(plain[i].requires_grad());
+    CHECK(plain[i].op().empty());
+    test::require_close(plain[i].value(), graphs[i].value(), 0.0);  // the same one-pass computation
+  }
 }
 
 TEST_CASE("conv2d: float agrees with the reference") {
@@ -203,6 +238,32 @@ TEST_CASE("conv2d: rejects bad shapes and arguments naming the function and the 
         "the output would be 0x3");
   CHECK_THAT(err([&] { conv2d(x, w, Variable<double>(), 1, 0, 3); }),  // dilated kernel spans 7 > 5
              Contains("conv2d") && Contains("(1, 3, 5, 5)") && Contains("dilation 3") && Contains("-1x-1"));
+}
+
+TEST_CASE("conv2d: a padding or dilation near 2^63 throws naming the values instead of wrapping around") {
+  Variable<double> x(xt::ones<double>({1, 1, 5, 5})), w(xt::ones<double>({1, 1, 3, 3}));
+  auto err = [](auto f) { return message_of<std::invalid_argument>(f); };
+  const std::size_t big = std::size_t(1) << 63;
+  CHECK(err([&] { conv2d(x, w, Variable<double>(), 1, big); }) ==
+        "conv2d: padding 9223372036854775808 on an input height of 5 overflows the padded size "
+        "5 + 2 x 9223372036854775808");
+  // 2^62 does not overflow 64 bits, but no tensor is that large.
+  CHECK_THAT(err([&] { conv2d(x, w, Variable<double>(), 1, big / 2); }),
+             Contains("conv2d: padding 4611686018427387904") && Contains("overflows the padded size"));
+  CHECK(err([&] { conv2d(x, w, Variable<double>(), 1, 0, big); }) ==
+        "conv2d: dilation 9223372036854775808 with kernel size 3 overflows the dilated kernel size "
+        "9223372036854775808 x (3 - 1) + 1");
+  CHECK_THAT(err([&] { conv2d(x, w, Variable<double>(), 1, 0, std::size_t(1) << 57); }),  // fits: too small an input
+             Contains("conv2d: input (1, 1, 5, 5) is too small") && Contains("the output would be -"));
+  // A stride past the input leaves one output per row and column, whatever its size.
+  Variable<double> img(Tensor<double>{
+      {{{1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}, {11, 12, 13, 14, 15}, {16, 17, 18, 19, 20}, {21, 22, 23, 24, 25}}}});
+  const std::size_t huge_stride = ~std::size_t(0);
+  test::require_close(
+      conv2d(img, w, Variable<double>(), huge_stride, 1).value(),
+      Tensor<double>((1 + 2 + 6 + 7.0) * xt::ones<double>({1, 1, 1, 1})));  // the top-left window over the padding
+  test::require_close(conv2d(img, w, Variable<double>(), huge_stride).value(),
+                      Tensor<double>(63.0 * xt::ones<double>({1, 1, 1, 1})));
 }
 
 TEST_CASE("im2col: every entry written from its definition col2im is its adjoint and accumulates") {

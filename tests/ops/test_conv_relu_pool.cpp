@@ -1,6 +1,7 @@
-#include "test_util.hpp"
-
 #include <typeinfo>
+
+#include "gradient_function.hpp"
+#include "test_util.hpp"
 
 using namespace tg;
 using tg::test::message_of;
@@ -74,6 +75,65 @@ TEST_CASE("conv2d_relu_max_pool2d: gradcheck with respect to input weight and bi
   auto w = test::param(test::away_from_zero({3, 2, 3, 3}, gen, 0.2));
   auto b = test::param(test::away_from_zero({3}, gen, 0.2, 0.5));
   test::require_gradcheck([](auto& v) { return conv2d_relu_max_pool2d(v[0], v[1], v[2]); }, {x, w, b});
+}
+
+TEST_CASE("conv2d_relu_max_pool2d: gradgradcheck and the derivatives of its gradients") {
+  Generator gen(11);
+  auto x = test::param(test::away_from_zero({2, 2, 6, 5}, gen, 0.2));
+  auto w = test::param(test::away_from_zero({3, 2, 3, 3}, gen, 0.2));
+  auto b = test::param(test::away_from_zero({3}, gen, 0.2, 0.5));
+  auto f = [](auto& v) { return conv2d_relu_max_pool2d(v[0], v[1], v[2], 1, 1); };
+  test::require_gradgradcheck(f, {x, w, b});
+  auto g = test::param(test::uniform({2, 3, 3, 2}, gen));
+  test::require_gradcheck(test::gradient_function(f), {x, w, b, g});
+}
+
+namespace {
+
+// Under create_graph, the fused op's gradients and the derivatives of <gradients, r> with respect
+// to x, w, b and the output gradient must equal those of the three ops.
+void check_second_order(const Shape& xs, const Shape& ws, Options o, std::uint64_t seed) {
+  Generator gen(seed);
+  const Tensor<double> xv = small_integers<double>(xs, gen), wv = small_integers<double>(ws, gen);
+  const Tensor<double> bv = small_integers<double>({ws[0]}, gen);
+  std::vector<Tensor<double>> results[2];
+  std::vector<std::string> ops[2];
+  Tensor<double> gyv, rx, rw, rb;
+  for (int fused : {1, 0}) {
+    auto x = test::param(xv), w = test::param(wv), b = test::param(bv);
+    Variable<double> y = fused ? conv2d_relu_max_pool2d(x, w, b, o.stride, o.padding, o.dilation, o.groups)
+                               : max_pool2d(relu(conv2d(x, w, b, o.stride, o.padding, o.dilation, o.groups)), 2);
+    if (fused) {
+      gyv = small_integers<double>(y.shape(), gen);
+      rx = test::uniform(xs, gen), rw = test::uniform(ws, gen), rb = test::uniform({ws[0]}, gen);
+    }
+    auto gy = test::param(gyv);
+    auto g = grad<double>({y}, {x, w, b}, {gy}, std::nullopt, true);
+    for (const auto& gi : g) ops[fused].push_back(gi.op());
+    Variable<double> s =
+        sum(g[0] * Variable<double>(rx)) + sum(g[1] * Variable<double>(rw)) + sum(g[2] * Variable<double>(rb));
+    auto h = grad<double>({s}, {x, w, b, gy}, {}, std::nullopt, false, true);
+    for (const auto& gi : g) results[fused].push_back(gi.value());
+    // An input no gradient reaches: undefined where it is not in the graph of s, zeros where it is.
+    const std::vector<Variable<double>> wrt{x, w, b, gy};
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      results[fused].push_back(h[i].defined() ? h[i].value() : Tensor<double>(xt::zeros<double>(wrt[i].shape())));
+    }
+  }
+  CHECK(ops[1] == std::vector<std::string>{"conv2d_input_grad", "conv2d_weight_grad", "conv2d_bias_grad"});
+  CHECK(ops[1] == ops[0]);
+  for (std::size_t i = 0; i < results[0].size(); ++i) {
+    INFO("result " << i);
+    test::require_close(results[1][i], results[0][i], 1e-12);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("conv2d_relu_max_pool2d: under create_graph it differentiates as the three ops do") {
+  check_second_order({2, 1, 7, 6}, {3, 1, 3, 3}, {}, 21);
+  check_second_order({2, 2, 9, 9}, {3, 2, 3, 3}, {2, 1, 1, 1}, 22);
+  check_second_order({1, 4, 8, 9}, {4, 2, 3, 2}, {1, 1, 2, 2}, 23);
 }
 
 TEST_CASE("conv2d_relu_max_pool2d: without recording it gives the same values and no graph") {
