@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "memory_file.hpp"
-#include "nn/npz.hpp"
+#include "core/npz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static MemoryFile file;
