@@ -23,7 +23,7 @@ python3 tests/fuzz/make_corpus.py "$build/seeds"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Shorter allocation stacks (5 frames) in reports: recording 30 per malloc costs more than the run.
 export ASAN_OPTIONS=detect_leaks=1:malloc_context_size=5
-export OMP_NUM_THREADS=1  # the inputs are small; no OpenMP worker threads
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1  # the inputs are small: no worker threads
 for target in fuzz_idx fuzz_npz fuzz_api; do
   corpus="$build/corpus/$target" artifacts="$build/artifacts/$target"
   mkdir -p "$corpus" "$artifacts" "$build/seeds/$target"

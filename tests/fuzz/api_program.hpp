@@ -58,7 +58,7 @@ class Bytes {
 template <class T>
 class ApiProgram {
  public:
-  static constexpr std::size_t max_calls = 12;
+  static constexpr std::size_t max_calls = 8;
   static constexpr std::size_t pool_size = 8;
 
   explicit ApiProgram(Bytes& in) : in_(in) {}
@@ -68,13 +68,14 @@ class ApiProgram {
     add(leaf());
     for (std::size_t call = 0; call < max_calls && !in_.done(); ++call) {
       const std::uint8_t mode = in_.byte();
-      // Bit 7: under NoGradGuard, bit 6: under anomaly mode; the rest picks the call.
+      // The top three bits: 111 runs the call under NoGradGuard, 110 under anomaly mode (each
+      // 1 in 8: most calls of a program should record, and an exception costs a run time).
       std::optional<NoGradGuard> no_grad;
-      if (mode & 0x80) no_grad.emplace();
-      AnomalyGuard anomaly((mode & 0x40) != 0);
-      if (trace()) std::fprintf(stderr, "call %zu: op %d%s%s\n", call, (mode & 0x3f) % 24,
-                                mode & 0x80 ? " no_grad" : "", mode & 0x40 ? " anomaly" : "");
-      attempt([&] { dispatch(mode & 0x3f); });
+      if ((mode & 0xe0) == 0xe0) no_grad.emplace();
+      AnomalyGuard anomaly((mode & 0xe0) == 0xc0);
+      if (trace()) std::fprintf(stderr, "call %zu: op %d%s%s\n", call, (mode & 0x1f) % 24,
+                                no_grad ? " no_grad" : "", anomaly_enabled() ? " anomaly" : "");
+      attempt([&] { dispatch(mode & 0x1f); });
     }
     // A training loop clears gradients; backward(create_graph) on a leaf leaves a cycle
     // (leaf -> its gradient -> that gradient's graph -> leaf), as in PyTorch, until then.
@@ -194,6 +195,7 @@ class ApiProgram {
       case 12: {
         Variable<T> x = operand({in_.below(3), in_.below(3), in_.below(6), in_.below(6)});  // 4-D
         const std::size_t k = param(), s = param(), p = param();
+        if (known_pool_bug(x)) break;
         add(in_.flag() ? max_pool2d(x, k, s, p) : avg_pool2d(x, k, s, p));
         break;
       }
@@ -299,7 +301,17 @@ class ApiProgram {
     Variable<T> b = in_.flag() ? operand({out_ch}) : Variable<T>();
     const std::size_t stride = param(), padding = param(), dilation = param();
     if (in_.flag()) add(conv2d(x, w, b, stride, padding, dilation, groups));
-    else add(conv2d_relu_max_pool2d(x, w, b, stride, padding, dilation, groups));
+    else if (!known_pool_bug(x)) add(conv2d_relu_max_pool2d(x, w, b, stride, padding, dilation, groups));
+  }
+
+  // Known, reported to the owner of conv/pool, not yet fixed: pooling an input whose height or
+  // width is 0 with padding gives windows that hold only padding, and max_pool2d's backward then
+  // writes through an argmax into the empty input gradient (input (1, 1, 0, 0), kernel 2,
+  // stride 1, padding 1; regressions/fuzz_api/crash-max_pool_empty_plane). Such inputs are kept
+  // away from pooling until pooling refuses them; then delete this.
+  static bool known_pool_bug(const Variable<T>& x) {
+    const Shape s = x.shape();
+    return s.size() == 4 && (s[2] == 0 || s[3] == 0);
   }
 
   void backward() {
