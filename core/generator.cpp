@@ -7,6 +7,6 @@ Generator& default_generator() {
   return generator;
 }
 
-void manual_seed(std::uint64_t seed) { default_generator() = Generator(seed); }
+void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
 
 }  // namespace tg

@@ -82,7 +82,7 @@ bool Variable<T>::requires_grad() const { return impl_ && impl_->requires_grad; 
 template <class T>
 void Variable<T>::set_requires_grad(bool requires_grad) {
   auto& impl = checked("set_requires_grad");
-  if (!requires_grad && (impl.grad_fn || impl.graph_released)) {  // not a leaf, see is_leaf()
+  if (!requires_grad && !is_leaf()) {
     throw std::logic_error("Variable::set_requires_grad: only leaves can stop requiring grad; use detach()");
   }
   impl.requires_grad = requires_grad;
@@ -172,7 +172,8 @@ void Variable<T>::remove_hook(std::size_t handle) {
 // From the graph, not from the op's name, which may be empty: a released op output stays a non-leaf.
 template <class T>
 bool Variable<T>::is_leaf() const {
-  const auto& impl = checked("is_leaf");
+  auto& impl = checked("is_leaf");
+  std::lock_guard<std::recursive_mutex> lock(impl.mutex);  // another thread's backward may release the graph
   return !impl.grad_fn && !impl.graph_released;
 }
 

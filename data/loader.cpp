@@ -5,6 +5,7 @@
 #include <numeric>
 #include <random>
 
+#include "../core/detail/checked.hpp"
 #include "../core/detail/cpu.hpp"
 #include "../core/detail/parallel.hpp"
 #include "../core/errors.hpp"
@@ -59,9 +60,15 @@ DataLoader<T>::DataLoader(std::vector<std::uint8_t> images, Labels labels, std::
                           const DataLoaderOptions& options)
     : rows_(rows), cols_(cols), options_(options) {
   if (rows == 0 || cols == 0) fail("DataLoader", "images must have at least one pixel, got {} x {}", rows, cols);
-  if (images.size() != labels.size() * rows * cols) {
+  // Every image, and each batch of them, becomes a tensor: the products must not wrap around.
+  std::size_t bytes = 0, pixels = 0;
+  if (!detail::count_fits({labels.size(), rows, cols}, bytes) || !detail::count_fits({rows, cols}, pixels)) {
+    fail("DataLoader", "{} labels of {} x {} images need more bytes than a tensor can hold (the count {} x {} x {} overflows)",
+         labels.size(), rows, cols, labels.size(), rows, cols);
+  }
+  if (images.size() != bytes) {
     fail("DataLoader", "{} labels need {} x {} x {} = {} image bytes, got {}", labels.size(), labels.size(), rows, cols,
-         labels.size() * rows * cols, images.size());
+         bytes, images.size());
   }
   images_ = std::make_shared<const std::vector<std::uint8_t>>(std::move(images));
   labels_ = std::make_shared<const Labels>(std::move(labels));

@@ -15,15 +15,19 @@ class Conv2d : public Module<T> {
  public:
   Conv2d(std::size_t in, std::size_t out, std::size_t kernel, std::size_t stride = 1, std::size_t padding = 0,
          std::size_t dilation = 1, std::size_t groups = 1, bool bias = true)
+      : Conv2d(in, out, kernel, stride, padding, dilation, groups, bias, default_generator()) {}
+  // The same with its initial values drawn from `gen` (used only while constructing).
+  Conv2d(std::size_t in, std::size_t out, std::size_t kernel, std::size_t stride, std::size_t padding,
+         std::size_t dilation, std::size_t groups, bool bias, Generator& gen)
       : in_(in), out_(out), kernel_(kernel), stride_(stride), padding_(padding), dilation_(dilation), groups_(groups) {
     if (groups == 0 || in % groups != 0 || out % groups != 0) {
       fail("Conv2d", "in_channels {} and out_channels {} must both be divisible by groups {}", in, out, groups);
     }
     const Shape shape{out, in / groups, kernel, kernel};
-    weight_ = this->register_parameter("weight", init::kaiming_uniform<T>(shape, default_generator(), std::sqrt(5.0)));
+    weight_ = this->register_parameter("weight", init::kaiming_uniform<T>(shape, gen, std::sqrt(5.0)));
     const double fan_in = static_cast<double>(in / groups * kernel * kernel);
     const double bound = fan_in > 0 ? 1.0 / std::sqrt(fan_in) : 0.0;
-    if (bias) bias_ = this->register_parameter("bias", init::uniform<T>({out}, -bound, bound));
+    if (bias) bias_ = this->register_parameter("bias", init::uniform<T>({out}, -bound, bound, gen));
   }
 
   Variable<T> forward(const Variable<T>& x) override {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "../core/detail/checked.hpp"
 #include "../core/errors.hpp"
 
 namespace tg::nn::init {
@@ -13,24 +14,31 @@ Fans fans_of(const Shape& shape) {
   return {static_cast<double>(shape[1]) * receptive, static_cast<double>(shape[0]) * receptive};
 }
 
+// One lock for the whole tensor: its numbers are one unbroken run of the generator's, even when
+// other threads draw from it too.
 template <class T>
 Tensor<T> uniform(const Shape& shape, double low, double high, Generator& gen) {
   if (!(low <= high)) fail("init::uniform", "low {} is greater than high {}", low, high);
+  detail::checked_count("init::uniform", shape);
   Tensor<T> t = Tensor<T>::from_shape(shape);
-  for (auto& e : t) e = static_cast<T>(gen.uniform(low, high));
+  auto draws = gen.draws();
+  for (auto& e : t) e = static_cast<T>(draws.uniform(low, high));
   return t;
 }
 
 template <class T>
 Tensor<T> normal(const Shape& shape, double mean, double stddev, Generator& gen) {
   if (!(stddev >= 0)) fail("init::normal", "standard deviation must be >= 0, got {}", stddev);
+  detail::checked_count("init::normal", shape);
   Tensor<T> t = Tensor<T>::from_shape(shape);
-  for (auto& e : t) e = static_cast<T>(gen.normal(mean, stddev));
+  auto draws = gen.draws();
+  for (auto& e : t) e = static_cast<T>(draws.normal(mean, stddev));
   return t;
 }
 
 template <class T>
 Tensor<T> constant(const Shape& shape, double value) {
+  detail::checked_count("init::constant", shape);
   Tensor<T> t = Tensor<T>::from_shape(shape);
   t.fill(static_cast<T>(value));
   return t;

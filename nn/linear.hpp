@@ -13,11 +13,13 @@ namespace tg::nn {
 template <class T = float>
 class Linear : public Module<T> {
  public:
-  Linear(std::size_t in, std::size_t out, bool bias = true) : in_(in), out_(out) {
+  Linear(std::size_t in, std::size_t out, bool bias = true) : Linear(in, out, bias, default_generator()) {}
+  // The same with its initial values drawn from `gen` (used only while constructing).
+  Linear(std::size_t in, std::size_t out, bool bias, Generator& gen) : in_(in), out_(out) {
     // PyTorch: kaiming_uniform with a = sqrt(5), i.e. U(-1/sqrt(in), 1/sqrt(in)), for weight and bias.
-    weight_ = this->register_parameter("weight", init::kaiming_uniform<T>({out, in}, default_generator(), std::sqrt(5.0)));
+    weight_ = this->register_parameter("weight", init::kaiming_uniform<T>({out, in}, gen, std::sqrt(5.0)));
     const double bound = in > 0 ? 1.0 / std::sqrt(static_cast<double>(in)) : 0.0;
-    if (bias) bias_ = this->register_parameter("bias", init::uniform<T>({out}, -bound, bound));
+    if (bias) bias_ = this->register_parameter("bias", init::uniform<T>({out}, -bound, bound, gen));
   }
 
   Variable<T> forward(const Variable<T>& x) override { return linear(x, weight_, bias_); }

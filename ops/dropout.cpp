@@ -30,11 +30,14 @@ Variable<T> dropout(const Variable<T>& a, Scalar<T> p, bool training, Generator&
     // (gen.next() >> 11) < ceil(p * 2^53). Draws go to a small buffer first and the comparison runs
     // as a separate branch-free loop: a data-dependent branch per element costs 5x more.
     const auto threshold = static_cast<std::uint64_t>(std::ceil(static_cast<double>(p) * 0x1.0p53));
+    // One lock for the whole mask (the generator may be shared between threads).
     constexpr std::size_t chunk = 1024;
     std::uint64_t bits[chunk];
+    auto draws = gen.draws();
+    std::mt19937_64& engine = draws.engine();
     for (std::size_t start = 0; start < n; start += chunk) {
       const std::size_t len = std::min(chunk, n - start);
-      for (std::size_t j = 0; j < len; ++j) bits[j] = gen.next() >> 11;
+      for (std::size_t j = 0; j < len; ++j) bits[j] = engine() >> 11;
       T* mc = m + start;
       for (std::size_t j = 0; j < len; ++j) mc[j] = static_cast<T>(bits[j] >= threshold) * scale;
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "../core/detail/checked.hpp"
 #include "../core/detail/instantiate.hpp"
 #include "../core/detail/parallel.hpp"
 #include "../core/errors.hpp"
@@ -47,6 +48,7 @@ Variable<T> mm(const char* name, const Variable<T>& a, const Variable<T>& b, boo
     out_shape.assign(as.begin(), as.end());
     out_shape.back() = N;
   }
+  detail::checked_count(name, out_shape);  // (M, 0) x (0, N) operands are empty, their product need not be
   Tensor<T> y = Tensor<T>::from_shape(out_shape);
   gemm<T>(ta, tb, M, N, K, T(1), a.value().data(), a_cols, b.value().data(), b_cols, T(0), y.data(), N);
   return record<T>(name, std::move(y), {a, b}, saves_inputs({0, 1}),
@@ -93,6 +95,7 @@ Variable<T> linear(const Variable<T>& x, const Variable<T>& w, const Variable<T>
   const std::size_t n_rows = rows_of(shape_of(xv));
   Shape y_shape = shape_of(xv);
   y_shape.back() = out;
+  detail::checked_count("linear", y_shape);  // an empty input and weight can ask for a huge output
   Tensor<T> y = Tensor<T>::from_shape(y_shape);
   T beta = T(0);
   if (b.defined()) {  // start from the bias in every row, then accumulate the product onto it

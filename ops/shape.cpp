@@ -163,9 +163,7 @@ Variable<T> flatten(const Variable<T>& a, int start_dim) {
   }
   const std::size_t start = detail::checked_axis("flatten", start_dim, shape);
   Shape out(shape.begin(), shape.begin() + static_cast<std::ptrdiff_t>(start));
-  std::size_t rest = 1;
-  for (std::size_t d = start; d < shape.size(); ++d) rest *= shape[d];
-  out.push_back(rest);
+  out.push_back(detail::checked_product("flatten", shape, start, shape.size()));
   return reshape_to("flatten", a, out);
 }
 

@@ -26,18 +26,34 @@ inline std::size_t checked_add(const char* function, std::size_t a, std::size_t 
   return out;
 }
 
-// The number of elements of `shape`, refused when it is larger than any tensor can be.
-inline std::size_t checked_count(const char* function, const Shape& shape) {
-  std::size_t n = 1;
-  bool empty = false;
-  for (std::size_t d : shape) empty = empty || d == 0;
-  if (empty) return 0;
+// The number of elements of `shape`, or false when it is larger than any tensor can be.
+inline bool count_fits(const Shape& shape, std::size_t& count) {
+  count = 1;
   for (std::size_t d : shape) {
-    if (__builtin_mul_overflow(n, d, &n) || n > max_elements) {
-      fail(function, "shape {} has more elements than a tensor can hold (the count overflows)", format_shape(shape));
+    if (d == 0) {
+      count = 0;
+      return true;
     }
   }
+  for (std::size_t d : shape) {
+    if (__builtin_mul_overflow(count, d, &count) || count > max_elements) return false;
+  }
+  return true;
+}
+
+// The number of elements of `shape`, refused when it is larger than any tensor can be.
+inline std::size_t checked_count(const char* function, const Shape& shape) {
+  std::size_t n;
+  if (!count_fits(shape, n)) {
+    fail(function, "shape {} has more elements than a tensor can hold (the count overflows)", format_shape(shape));
+  }
   return n;
+}
+
+// The product of shape[begin, end) (a merged extent), refused when it overflows.
+inline std::size_t checked_product(const char* function, const Shape& shape, std::size_t begin, std::size_t end) {
+  return checked_count(function, Shape(shape.begin() + static_cast<std::ptrdiff_t>(begin),
+                                       shape.begin() + static_cast<std::ptrdiff_t>(end)));
 }
 
 }  // namespace tg::detail

@@ -27,25 +27,41 @@ template <class T>
       function, impl.op, format_shape(impl.value.shape())));
 }
 
+// A variable of the graph, with its node as the walk found it (null for a leaf). Holding the node
+// keeps it alive and unchanged while this backward uses it, even if another thread's backward
+// through a shared part of the graph releases it meanwhile.
+template <class T>
+struct Step {
+  ImplPtr<T> impl;
+  std::shared_ptr<Node<T>> node;
+};
+
+// The node of `impl`, read under its lock (another thread may be releasing it); throws if released.
+template <class T>
+std::shared_ptr<Node<T>> node_of(const char* function, VariableImpl<T>& impl) {
+  std::lock_guard<std::recursive_mutex> lock(impl.mutex);
+  if (impl.graph_released) throw_released(function, impl);
+  return impl.grad_fn;
+}
+
 // Every variable that reaches a root through recorded ops, inputs before the ops that use them
 // (post-order), found with an explicit stack so deep graphs cannot overflow the call stack.
 template <class T>
-std::vector<ImplPtr<T>> topological_order(const char* function, const std::vector<Variable<T>>& roots) {
-  std::vector<ImplPtr<T>> order;
+std::vector<Step<T>> topological_order(const char* function, const std::vector<Variable<T>>& roots) {
+  std::vector<Step<T>> order;
   std::unordered_set<const VariableImpl<T>*> seen;
-  std::vector<std::pair<ImplPtr<T>, std::size_t>> stack;
+  std::vector<std::pair<Step<T>, std::size_t>> stack;
+  auto visit = [&](const ImplPtr<T>& impl) { stack.emplace_back(Step<T>{impl, node_of(function, *impl)}, 0); };
   for (const auto& root : roots) {
-    if (seen.insert(root.impl().get()).second) stack.emplace_back(root.impl(), 0);
+    if (seen.insert(root.impl().get()).second) visit(root.impl());
     while (!stack.empty()) {
-      auto& [impl, next] = stack.back();
-      if (impl->graph_released) throw_released(function, *impl);
-      const Node<T>* node = impl->grad_fn.get();
-      if (node && next < node->inputs.size()) {
-        const ImplPtr<T>& input = node->inputs[next++].impl();
-        if (input && input->requires_grad && seen.insert(input.get()).second) stack.emplace_back(input, 0);
+      auto& [step, next] = stack.back();
+      if (step.node && next < step.node->inputs.size()) {
+        const ImplPtr<T>& input = step.node->inputs[next++].impl();
+        if (input && input->requires_grad && seen.insert(input.get()).second) visit(input);
         continue;
       }
-      order.push_back(std::move(impl));
+      order.push_back(std::move(step));
       stack.pop_back();
     }
   }
@@ -54,13 +70,13 @@ std::vector<ImplPtr<T>> topological_order(const char* function, const std::vecto
 
 // For tg::grad: the variables through which a gradient can reach a target. Nothing else runs.
 template <class T>
-std::unordered_set<const VariableImpl<T>*> leading_to(const std::vector<ImplPtr<T>>& order,
+std::unordered_set<const VariableImpl<T>*> leading_to(const std::vector<Step<T>>& order,
                                                       const std::vector<Variable<T>>& targets) {
   std::unordered_set<const VariableImpl<T>*> leads;
   for (const auto& t : targets) leads.insert(t.impl().get());
-  for (const auto& impl : order) {  // inputs come before the ops that use them
-    if (!impl->grad_fn || leads.count(impl.get())) continue;
-    for (const auto& input : impl->grad_fn->inputs) {
+  for (const auto& [impl, node] : order) {  // inputs come before the ops that use them
+    if (!node || leads.count(impl.get())) continue;
+    for (const auto& input : node->inputs) {
       if (input.defined() && leads.count(input.impl().get())) {
         leads.insert(impl.get());
         break;
@@ -70,10 +86,16 @@ std::unordered_set<const VariableImpl<T>*> leading_to(const std::vector<ImplPtr<
   return leads;
 }
 
+// Frees the graph below `step` (unless another handle to its node is still running it) and
+// drops this backward's hold on the node.
 template <class T>
-void release(VariableImpl<T>& impl) {
-  impl.grad_fn.reset();  // the walk's `order` keeps the inputs alive, so this never cascades
-  impl.graph_released = true;
+void release(Step<T>& step) {
+  {
+    std::lock_guard<std::recursive_mutex> lock(step.impl->mutex);
+    step.impl->grad_fn.reset();
+    step.impl->graph_released = true;
+  }
+  step.node.reset();  // the walk's `order` keeps the inputs alive, so this never cascades
 }
 
 // The backward of accumulation: y = a + b, both of y's shape.
@@ -104,6 +126,14 @@ template <class T>
 void accumulate_into_leaf(VariableImpl<T>& leaf, Variable<T>&& g, bool create_graph) {
   if (!create_graph && (g.requires_grad() || g.impl().use_count() > 1)) g = Variable<T>(Tensor<T>(g.impl()->value));
   std::lock_guard<std::recursive_mutex> lock(leaf.mutex);
+  if (leaf.grad && leaf.grad->value.shape() != g.impl()->value.shape()) {
+    throw std::logic_error(fmt::format(
+        "backward: cannot accumulate a gradient of shape {} into the gradient of shape {} that this leaf{} (now of "
+        "shape {}) kept from an earlier backward: its value was replaced by one of another shape since; call "
+        "zero_grad() after such a replacement",
+        format_shape(g.impl()->value.shape()), format_shape(leaf.grad->value.shape()),
+        leaf.name.empty() ? "" : " '" + leaf.name + "'", format_shape(leaf.value.shape())));
+  }
   if (!leaf.grad) {
     leaf.grad = g.impl();
   } else if (create_graph || leaf.grad->requires_grad) {
@@ -143,6 +173,27 @@ template <class T>
       what, op, format_shape(shape), recorded, op, now));
 }
 
+// Before a backward runs: its output and inputs still have the shapes it was recorded with (a
+// value replaced by one of another shape, even one the backward does not read, would make it
+// size its buffers wrongly or return gradients of the wrong shape).
+template <class T>
+void check_shapes(const VariableImpl<T>& output, const Node<T>& node) {
+  auto refuse = [&](const std::string& what, const auto& recorded, const auto& now) {
+    throw std::logic_error(fmt::format(
+        "backward: {} of '{}' had shape {} when the op was recorded and now has shape {}: its value was "
+        "replaced through the non-const Variable::value() after the op used it; compute the output again "
+        "from the new value",
+        what, output.op, format_shape(recorded), format_shape(now)));
+  };
+  if (output.value.shape() != node.output_shape) refuse("the output", node.output_shape, output.value.shape());
+  for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+    const ImplPtr<T>& input = node.inputs[i].impl();
+    if (input && input->value.shape() != node.input_shapes[i]) {
+      refuse(fmt::format("input {}", i), node.input_shapes[i], input->value.shape());
+    }
+  }
+}
+
 // Before a backward reads anything: what it saved must not have been written since.
 template <class T>
 void check_versions(const VariableImpl<T>& output, const Node<T>& node) {
@@ -176,8 +227,9 @@ void mark_first_order(const std::string& op, Gradients<T>& grads, const Variable
 
 // Runs one node's backward and checks what it returns against its inputs.
 template <class T>
-Gradients<T> run_node(VariableImpl<T>& impl, const ImplPtr<T>& self, Variable<T>&& grad, bool create_graph) {
-  Node<T>& node = *impl.grad_fn;
+Gradients<T> run_node(VariableImpl<T>& impl, Node<T>& node, const ImplPtr<T>& self, Variable<T>&& grad,
+                      bool create_graph) {
+  check_shapes(impl, node);
   check_versions(impl, node);
   // Anomaly mode names the op whose gradient is not finite, not the ops its backward is made of.
   AnomalyGuard quiet(false);
@@ -237,8 +289,8 @@ void check_request(const BackwardRequest<T>& request) {
 
 // Whether any input of impl's node is one a gradient must reach (tg::grad).
 template <class T>
-bool feeds(const VariableImpl<T>& impl, const std::unordered_set<const VariableImpl<T>*>& needed) {
-  for (const auto& input : impl.grad_fn->inputs) {
+bool feeds(const Node<T>& node, const std::unordered_set<const VariableImpl<T>*>& needed) {
+  for (const auto& input : node.inputs) {
     if (input.defined() && needed.count(input.impl().get())) return true;
   }
   return false;
@@ -252,7 +304,7 @@ std::vector<Variable<T>> run_backward(const BackwardRequest<T>& request) {
   // The backward's own ops record exactly when create_graph asks for it, whatever the caller's mode.
   GradModeGuard mode(request.create_graph);
   const bool capture = !request.targets.empty();
-  std::vector<ImplPtr<T>> order = topological_order(request.function, request.roots);
+  std::vector<Step<T>> order = topological_order(request.function, request.roots);
   std::unordered_set<const VariableImpl<T>*> needed;
   if (capture) needed = leading_to(order, request.targets);
   std::unordered_map<const VariableImpl<T>*, std::vector<std::size_t>> target_slots;
@@ -265,11 +317,12 @@ std::vector<Variable<T>> run_backward(const BackwardRequest<T>& request) {
   }
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    VariableImpl<T>& impl = **it;
+    Step<T>& step = *it;
+    VariableImpl<T>& impl = *step.impl;
     auto found = pending.find(&impl);
     const bool runs = found != pending.end() && (!capture || needed.count(&impl));
     if (!runs) {  // no gradient flows here
-      if (!request.retain_graph && impl.grad_fn) release(impl);
+      if (!request.retain_graph && step.node) release(step);
       continue;
     }
     Variable<T> grad = std::move(found->second);
@@ -278,26 +331,26 @@ std::vector<Variable<T>> run_backward(const BackwardRequest<T>& request) {
     if (auto slots = target_slots.find(&impl); slots != target_slots.end()) {
       for (std::size_t k : slots->second) captured[k] = grad;
     }
-    if (!impl.grad_fn) {
+    if (!step.node) {
       if (!capture) accumulate_into_leaf(impl, std::move(grad), request.create_graph);
       continue;
     }
-    if (capture && !feeds(impl, needed)) {  // a target with nothing to reach below it
-      if (!request.retain_graph) release(impl);
+    if (capture && !feeds(*step.node, needed)) {  // a target with nothing to reach below it
+      if (!request.retain_graph) release(step);
       continue;
     }
-    Gradients<T> grads = run_node(impl, *it, std::move(grad), request.create_graph);
-    Node<T>& node = *impl.grad_fn;
+    Gradients<T> grads = run_node(impl, *step.node, step.impl, std::move(grad), request.create_graph);
+    const Node<T>& node = *step.node;
     for (std::size_t i = 0; i < grads.size(); ++i) {
       const ImplPtr<T>& input = node.inputs[i].impl();
       if (!input || !input->requires_grad || !grads[i].defined()) continue;
       accumulate(pending[input.get()], std::move(grads[i]), request.create_graph);
     }
-    if (!request.retain_graph) release(impl);
+    if (!request.retain_graph) release(step);
   }
 
   std::unordered_set<const VariableImpl<T>*> in_graph;
-  for (const auto& impl : order) in_graph.insert(impl.get());
+  for (const auto& step : order) in_graph.insert(step.impl.get());
   for (std::size_t k = 0; k < captured.size(); ++k) {
     if (captured[k].defined()) continue;
     const Variable<T>& t = request.targets[k];

@@ -6,11 +6,18 @@
 namespace tg::detail {
 
 template <class T>
-Node<T>::Node(std::vector<Variable<T>> in, OpBackward<T> fn, const Saves& saves, bool is_differentiable)
-    : inputs(std::move(in)), backward(std::move(fn)), saves_output(saves.output), differentiable(is_differentiable) {
+Node<T>::Node(std::vector<Variable<T>> in, OpBackward<T> fn, const Saves& saves, bool is_differentiable,
+              const ShapeType& out_shape)
+    : inputs(std::move(in)),
+      backward(std::move(fn)),
+      saves_output(saves.output),
+      differentiable(is_differentiable),
+      output_shape(out_shape) {
   for (std::size_t i : saves.inputs) {
     if (i < inputs.size() && inputs[i].defined()) saved_inputs.emplace_back(i, inputs[i].version());
   }
+  input_shapes.reserve(inputs.size());
+  for (const auto& v : inputs) input_shapes.push_back(v.defined() ? v.value().shape() : ShapeType{});
   count_node_created();
 }
 

@@ -36,13 +36,21 @@ struct Saves {
 // Destruction is iterative, so a chain of 100,000 ops does not overflow the stack.
 template <class T>
 struct Node {
+  using ShapeType = typename Tensor<T>::shape_type;  // no heap allocation up to 4 dimensions
+
   std::vector<Variable<T>> inputs;
   OpBackward<T> backward;
   std::vector<std::pair<std::size_t, std::uint64_t>> saved_inputs;  // (input position, version)
   bool saves_output = false;   // the output must still be at version 0
   bool differentiable = true;  // false for a user's Tensor-form record_op: once differentiable
+  // The shapes when the op was recorded (an undefined input's is empty). A backward is written
+  // for these, and sizes its buffers by them: the engine refuses to run it once a value was
+  // replaced by one of another shape, saved or not.
+  ShapeType output_shape;
+  std::vector<ShapeType> input_shapes;
 
-  Node(std::vector<Variable<T>> in, OpBackward<T> fn, const Saves& saves, bool differentiable);
+  Node(std::vector<Variable<T>> in, OpBackward<T> fn, const Saves& saves, bool differentiable,
+       const ShapeType& output_shape);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -60,7 +68,9 @@ struct VariableImpl {
   Tensor<T> value;
   std::atomic<std::uint64_t> version{0};  // write accesses to value (Variable::version)
   bool requires_grad = false;
-  std::unique_ptr<Node<T>> grad_fn;
+  // Guarded by mutex, as graph_released: another thread's backward through a shared part of the
+  // graph may release it. Shared, so that a backward still running the node keeps it alive.
+  std::shared_ptr<Node<T>> grad_fn;
   std::string op;               // name of the op that produced it ("" for a leaf); kept after release
   std::string name;             // a parameter's name, where a module gave one
   bool graph_released = false;  // a backward without retain_graph freed the graph below
