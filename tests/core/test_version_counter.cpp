@@ -140,8 +140,7 @@ TEST_CASE("an input replaced by a tensor of another shape is refused before any 
     V w(test::uniform({4, 3}, gen), true), b(test::uniform({4}, gen), true);
     V y = sum(linear(x, w, b));
     x.value() = xt::zeros<double>({5, 7});
-    CHECK_THAT(refusal(y), Contains("input 0 of 'linear' (shape (5, 7))") && Contains("at version 0") &&
-                               Contains("now at version 1"));
+    CHECK_THAT(refusal(y), Contains("input 0 of 'linear' had shape (2, 3)") && Contains("now has shape (5, 7)"));
     CHECK_FALSE(w.has_grad());
     CHECK_FALSE(b.has_grad());
   }
@@ -150,17 +149,17 @@ TEST_CASE("an input replaced by a tensor of another shape is refused before any 
     V w(test::uniform({4, 3}, gen), true);
     V y = sum(linear(x, w));
     w.value() = xt::zeros<double>({1, 1});
-    CHECK_THAT(refusal(y), Contains("input 1 of 'linear' (shape (1, 1))") && Contains("now at version 1"));
+    CHECK_THAT(refusal(y), Contains("input 1 of 'linear' had shape (4, 3)") && Contains("now has shape (1, 1)"));
     CHECK_FALSE(x.has_grad());
   }
   SECTION("matmul: either side") {
     V a(test::uniform({2, 3}, gen), true), b(test::uniform({3, 4}, gen), true);
     V y = sum(matmul(a, b));
     b.value() = xt::zeros<double>({9, 9});
-    CHECK_THAT(refusal(y), Contains("input 1 of 'matmul' (shape (9, 9))"));
+    CHECK_THAT(refusal(y), Contains("input 1 of 'matmul' had shape (3, 4)") && Contains("now has shape (9, 9)"));
     V y2 = sum(matmul(a, V(test::uniform({3, 4}, gen))));
     a.value() = xt::zeros<double>({1});
-    CHECK_THAT(refusal(y2), Contains("input 0 of 'matmul' (shape (1,))"));
+    CHECK_THAT(refusal(y2), Contains("input 0 of 'matmul' had shape (2, 3)") && Contains("now has shape (1,)"));
     CHECK_FALSE(a.has_grad());
   }
 }
