@@ -29,6 +29,8 @@ using Tensor = xt::xarray<T>;  // row-major, T = float or double
 using Shape = std::vector<std::size_t>;
 using Axes = std::vector<int>;               // negative = counted from the end
 using Labels = std::vector<std::int64_t>;    // class indices
+using Indices = xt::xarray<std::int64_t>;  // integer tensors: embedding ids, gather/index_select indices
+using Mask = xt::xarray<bool>;             // where / masked_fill conditions, attention padding masks
 
 // The shape of a tensor as a tg::Shape (xtensor keeps its own small-vector type).
 template <class T>
