@@ -7,7 +7,7 @@
 //
 // Each repetition runs every variant once, in a shuffled order, so load from other jobs and cache
 // effects hit them alike; medians (and quartiles) over the repetitions are printed.
-#include <cblas.h>  // no xtensor-blas in this TU, so the raw cblas header is fine (TOOLCHAIN pitfall 1)
+#include <cblas.h>  // no xtensor-blas header in this file: its cblas prototypes clash with these
 
 #include <algorithm>
 #include <chrono>

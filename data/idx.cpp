@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "../core/errors.hpp"
+#include "detail/idx_memory.hpp"
 
 namespace tg::data {
 namespace {
@@ -33,7 +34,9 @@ template <class... Args>
   fail("read_idx", "{}: {}", path, fmt::format(message, std::forward<Args>(args)...));
 }
 
-// A file read sequentially, raw or through zlib, chosen by its first two bytes.
+// The bytes of an idx file in order, raw or inflated (chosen by the first two bytes), from a
+// file or from memory. A gzip file is read whole and inflated from memory, so a file and a
+// buffer (the fuzz target's input) go through the same inflate loop.
 class Source {
  public:
   explicit Source(const std::string& path) : path_(path) {
@@ -43,64 +46,110 @@ class Source {
     if (fs::is_directory(st)) io_error(path, "is a directory, not an idx file");
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) io_error(path, fmt::format("cannot open: {}", std::strerror(errno)));
-    disk_size_ = fs::file_size(path, ec);
+    size_ = fs::file_size(path, ec);
     if (ec) {
       std::fclose(f);
       io_error(path, fmt::format("cannot get the file size: {}", ec.message()));
     }
     unsigned char head[2] = {0, 0};
-    std::size_t n = std::fread(head, 1, 2, f);
-    gzip_ = n == 2 && head[0] == 0x1f && head[1] == 0x8b;
-    if (!gzip_) {
-      std::rewind(f);
-      raw_ = f;
-      return;
-    }
-    std::fclose(f);
-    gz_ = gzopen(path.c_str(), "rb");
-    if (!gz_) io_error(path, fmt::format("cannot open as gzip: {}", std::strerror(errno)));
-    gzbuffer(gz_, 1u << 17);
+    gzip_ = std::fread(head, 1, 2, f) == 2 && head[0] == 0x1f && head[1] == 0x8b;
+    std::rewind(f);
+    raw_ = f;
+    if (!gzip_) return;
+    compressed_.resize(size_);
+    const std::size_t got = read_file(compressed_.data(), compressed_.size());
+    std::fclose(raw_);
+    raw_ = nullptr;
+    if (got != size_) io_error(path, "the file shrank while it was read");
+    start_inflate(compressed_.data(), compressed_.size());
   }
+
+  Source(const std::string& name, const std::uint8_t* data, std::size_t size) : path_(name), size_(size) {
+    gzip_ = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
+    if (gzip_) {
+      start_inflate(data, size);
+    } else {
+      memory_ = data;
+    }
+  }
+
   ~Source() {
     if (raw_) std::fclose(raw_);
-    if (gz_) gzclose(gz_);
+    if (inflating_) inflateEnd(&stream_);
   }
   Source(const Source&) = delete;
   Source& operator=(const Source&) = delete;
 
   bool gzip() const { return gzip_; }
-  std::uint64_t disk_size() const { return disk_size_; }
+  std::uint64_t stored_size() const { return size_; }  // on disk or in memory, before inflating
 
   // Reads up to n bytes; returns fewer only at the end of the (decompressed) data.
   std::size_t read(void* dst, std::size_t n) {
     auto* out = static_cast<unsigned char*>(dst);
+    if (gzip_) return inflate_into(out, n);
+    if (raw_) return read_file(out, n);
+    const std::size_t take = std::min<std::size_t>(n, size_ - position_);
+    if (take > 0) std::memcpy(out, memory_ + position_, take);
+    position_ += take;
+    return take;
+  }
+
+ private:
+  std::size_t read_file(unsigned char* out, std::size_t n) {
     std::size_t done = 0;
     while (done < n) {
-      std::size_t want = std::min<std::size_t>(n - done, kChunk);
-      std::size_t got = gzip_ ? read_gz(out + done, want) : std::fread(out + done, 1, want, raw_);
-      if (!gzip_ && got < want && std::ferror(raw_)) io_error(path_, fmt::format("read error: {}", std::strerror(errno)));
+      const std::size_t want = std::min<std::size_t>(n - done, kChunk);
+      const std::size_t got = std::fread(out + done, 1, want, raw_);
+      if (got < want && std::ferror(raw_)) io_error(path_, fmt::format("read error: {}", std::strerror(errno)));
       done += got;
       if (got < want) break;
     }
     return done;
   }
 
- private:
-  std::size_t read_gz(unsigned char* dst, std::size_t n) {
-    int got = gzread(gz_, dst, static_cast<unsigned>(n));
-    int errnum = Z_OK;
-    const char* msg = gzerror(gz_, &errnum);
-    if (errnum == Z_ERRNO) io_error(path_, fmt::format("read error: {}", std::strerror(errno)));
-    if (errnum == Z_BUF_ERROR) bad(path_, "the gzip stream is truncated ({})", msg);
-    if (got < 0 || (errnum != Z_OK && errnum != Z_STREAM_END)) bad(path_, "corrupt gzip data: {}", msg);
-    return static_cast<std::size_t>(got);
+  void start_inflate(const std::uint8_t* data, std::size_t size) {
+    if (size > UINT_MAX) bad(path_, "a gzip stream of {} bytes is more than read_idx inflates (4 GiB)", size);
+    stream_ = z_stream{};
+    if (inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) io_error(path_, "zlib could not start inflating");
+    inflating_ = true;
+    stream_.next_in = const_cast<Bytef*>(data);  // zlib's API is not const, but never writes its input
+    stream_.avail_in = static_cast<uInt>(size);
+  }
+
+  std::size_t inflate_into(unsigned char* out, std::size_t n) {
+    std::size_t done = 0;
+    while (done < n && !ended_) {
+      const std::size_t want = std::min<std::size_t>(n - done, kChunk);
+      stream_.next_out = out + done;
+      stream_.avail_out = static_cast<uInt>(want);
+      const int rc = inflate(&stream_, Z_NO_FLUSH);
+      done += want - stream_.avail_out;
+      if (rc == Z_STREAM_END) {
+        // gzip allows members one after another (cat a.gz b.gz); anything else after the end is ignored.
+        const bool member_follows = stream_.avail_in >= 2 && stream_.next_in[0] == 0x1f && stream_.next_in[1] == 0x8b;
+        if (member_follows) {
+          inflateReset(&stream_);
+        } else {
+          ended_ = true;
+        }
+      } else if (rc == Z_BUF_ERROR && stream_.avail_in == 0) {
+        bad(path_, "the gzip stream is truncated");  // it needs input that is not there
+      } else if (rc != Z_OK) {
+        bad(path_, "corrupt gzip data: {}", stream_.msg ? stream_.msg : zError(rc));
+      }
+    }
+    return done;
   }
 
   std::string path_;
-  std::FILE* raw_ = nullptr;
-  gzFile gz_ = nullptr;
+  std::uint64_t size_ = 0;
   bool gzip_ = false;
-  std::uint64_t disk_size_ = 0;
+  std::FILE* raw_ = nullptr;                 // an uncompressed file, read as it goes
+  const std::uint8_t* memory_ = nullptr;     // an uncompressed buffer
+  std::size_t position_ = 0;                 // in memory_
+  std::vector<std::uint8_t> compressed_;     // a gzip file's bytes
+  z_stream stream_{};
+  bool inflating_ = false, ended_ = false;
 };
 
 std::uint32_t big_endian(const unsigned char* p) {
@@ -160,8 +209,9 @@ bool is_gzip_file(const std::string& path) {
   return n == 2 && head[0] == 0x1f && head[1] == 0x8b;
 }
 
-IdxFile read_idx(const std::string& path, IdxKind expected) {
-  Source src(path);
+namespace {
+
+IdxFile parse_idx(Source& src, const std::string& path, IdxKind expected) {
   const char* what = src.gzip() ? "the decompressed data" : "the file";
 
   unsigned char word[4];
@@ -199,7 +249,7 @@ IdxFile read_idx(const std::string& path, IdxKind expected) {
 
   if (!src.gzip()) {
     // The size is known up front: refuse a wrong one before allocating.
-    const std::uint64_t held = src.disk_size() - header;
+    const std::uint64_t held = src.stored_size() - header;
     if (held < claim) bad(path, "header says {} but the file holds {} after its {}-byte header (truncated)", claimed, held, header);
     if (held > claim) {
       bad(path, "header says {} but the file holds {} after its {}-byte header ({} trailing bytes)", claimed, held,
@@ -211,10 +261,10 @@ IdxFile read_idx(const std::string& path, IdxKind expected) {
   }
 
   // gzip: the decompressed size is unknown until the end; bound the claim by what deflate can hold.
-  const std::uint64_t bound = src.disk_size() * kMaxDeflateRatio;
+  const std::uint64_t bound = src.stored_size() * kMaxDeflateRatio;
   if (claim > bound) {
     bad(path, "header says {} but a gzip file of {} bytes cannot hold more than {} (truncated)", claimed,
-        src.disk_size(), bound);
+        src.stored_size(), bound);
   }
   out.bytes.reserve(claim);
   while (out.bytes.size() < claim) {
@@ -235,5 +285,21 @@ IdxFile read_idx(const std::string& path, IdxKind expected) {
   }
   return out;
 }
+
+}  // namespace
+
+IdxFile read_idx(const std::string& path, IdxKind expected) {
+  Source src(path);
+  return parse_idx(src, path, expected);
+}
+
+namespace detail {
+
+IdxFile read_idx_memory(const std::uint8_t* data, std::size_t size, const std::string& name, IdxKind expected) {
+  Source src(name, data, size);
+  return parse_idx(src, name, expected);
+}
+
+}  // namespace detail
 
 }  // namespace tg::data

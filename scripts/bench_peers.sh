@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4's peer comparison: tapegrad against libtorch (C++ frontend) and numpy on the MNIST MLP
+# Peer comparison: tapegrad against libtorch (C++ frontend) and numpy on the MNIST MLP
 # and CNN, at 1 and 2 threads, plus the GEMM floor of each model; prints Markdown tables.
 #
 #   scripts/bench_peers.sh [--quick] [--rounds R] [--epochs K] [--mlp-steps S] [--cnn-steps S]
@@ -12,7 +12,7 @@
 # The order of the programs rotates from round to round. --quick: 2 rounds, MLP 150 steps, CNN 40
 # steps (~2-3 min). Epoch times are pooled medians; see bench/summarize.py.
 #
-# Thread settings (issue 4: each peer at its best; two pools on two cores fight):
+# Thread settings (each peer at its best; two thread pools on two cores fight):
 #   tapegrad   --threads N (OPENBLAS_NUM_THREADS=N, OMP_NUM_THREADS=N)
 #   libtorch   1 thread: set_num_threads(1), OPENBLAS_NUM_THREADS=1
 #              2 threads: MLP set_num_threads(1) + OPENBLAS_NUM_THREADS=2; CNN set_num_threads(2) + OPENBLAS_NUM_THREADS=1

@@ -1,5 +1,5 @@
-// Raw BLAS calls live alone in this file: <cblas.h> clashes with xtensor-blas's own prototypes
-// (TOOLCHAIN pitfall 1), so no xtensor-blas header may be included here.
+// Raw BLAS calls live alone in this file: <cblas.h> declares the same cblas_* functions as
+// xtensor-blas's own prototypes with different signatures, so the two cannot meet in one file.
 //
 // float goes to oneDNN's dnnl_sgemm when it was found at configure time (TG_HAVE_DNNL): it is
 // 1.1-1.5x faster than OpenBLAS at the shapes a small network trains with. double goes to

@@ -2,6 +2,8 @@
 #include "synthetic.hpp"
 #include "test_util.hpp"
 
+#include "data/detail/idx_memory.hpp"
+
 using namespace tg;
 using namespace tg::data;
 using Catch::Matchers::Contains;
@@ -187,4 +189,34 @@ TEST_CASE("read_idx reports a missing file or a directory as an I/O error") {
   CHECK_THAT(msg, Contains("read_idx: " + missing) && Contains("no such file"));
   msg = message_of<std::runtime_error>([&] { read_idx(dir.str()); });
   CHECK_THAT(msg, Contains(dir.str()) && Contains("directory"));
+}
+
+TEST_CASE("read_idx reads a gzip file of two members, as gunzip does") {
+  tg::test::TempDir dir;
+  tg::test::write_gz(dir.file("a.gz"), tg::test::idx_bytes(2051, {3, 4, 5}, {}));
+  tg::test::write_gz(dir.file("b.gz"), kPixels);
+  std::vector<std::uint8_t> both = tg::test::read_all(dir.file("a.gz"));
+  const std::vector<std::uint8_t> second = tg::test::read_all(dir.file("b.gz"));
+  both.insert(both.end(), second.begin(), second.end());
+  tg::test::write_raw(dir.file("ab.gz"), both);
+  IdxFile f = read_idx(dir.file("ab.gz"), IdxKind::images);
+  CHECK(f.gzip);
+  CHECK(f.bytes == kPixels);
+}
+
+TEST_CASE("read_idx from memory gives what the same bytes give from a file") {
+  tg::test::TempDir dir;
+  tg::test::write_gz(dir.file("good.gz"), images_file());
+  const std::vector<std::uint8_t> gz = tg::test::read_all(dir.file("good.gz"));
+  const std::vector<std::uint8_t> raw = images_file();
+  CHECK(detail::read_idx_memory(raw.data(), raw.size(), "raw", IdxKind::images).bytes == kPixels);
+  IdxFile inflated = detail::read_idx_memory(gz.data(), gz.size(), "gz", IdxKind::images);
+  CHECK(inflated.gzip);
+  CHECK(inflated.bytes == kPixels);
+  // A cut stream and a short raw buffer fail with the file's messages, naming the buffer.
+  std::string msg = message_of<std::invalid_argument>(
+      [&] { detail::read_idx_memory(gz.data(), gz.size() / 2, "cut buffer", IdxKind::images); });
+  CHECK_THAT(msg, Contains("read_idx: cut buffer") && Contains("truncated"));
+  msg = message_of<std::invalid_argument>([&] { detail::read_idx_memory(raw.data(), 30, "short", IdxKind::images); });
+  CHECK_THAT(msg, Contains("read_idx: short") && Contains("holds 14 after its 16-byte header (truncated)"));
 }
