@@ -176,7 +176,7 @@ TEST_CASE("where and masked_fill pass gradcheck and gradgradcheck with broadcast
   auto c = test::param(test::uniform({2, 1, 1}, gen));
   test::require_higher_order([column](const Vars& v) { return tg::where(column, v[0], v[1]); }, {a, b});
   test::require_higher_order([row](const Vars& v) { return tg::where(row, v[1], v[0]); }, {a, b});
-  test::require_higher_order([column](const Vars& v) { return tg::where(column, v[0] * v[2], v[2]); }, {a, c});
+  test::require_higher_order([column](const Vars& v) { return tg::where(column, v[0] * v[1], v[1]); }, {a, c});
   test::require_higher_order([row](const Vars& v) { return masked_fill(v[0], row, -1.5); }, {b});
   test::require_higher_order([column](const Vars& v) { return masked_fill(v[0] * v[0], column, 2.0); }, {a});
 }
