@@ -33,9 +33,11 @@ TEST_CASE("min along an axis: values, and the gradient to the first minimum, as 
   sum(k).backward();
   test::require_close(t.grad(), Tensor<double>{{0, 0, 1, 0}, {1, 1, 0, 1}, {0, 0, 0, 0}}, 0);
 
-  // a NaN is the minimum, as in torch.min
-  Variable<double> n(Tensor<double>{{1.0, std::nan(""), -5.0}});
+  // a NaN is the minimum, as in torch.min: torch.min([[1, nan, -5]], 1) gives nan at index 1
+  Variable<double> n(Tensor<double>{{1.0, std::nan(""), -5.0}}, true);
   CHECK(std::isnan(tg::min(n, 1).value()(0)));
+  sum(tg::min(n, 1)).backward();
+  test::require_close(n.grad(), Tensor<double>{{0.0, 1.0, 0.0}}, 0);
   CHECK(tg::min(Variable<double>(reference(), true), -1).op() == "min");
 }
 
@@ -82,6 +84,10 @@ TEST_CASE("var: unbiased and biased, over axes, with keepdim, as torch.var", "[r
   // one element, unbiased: 0 / 0 = NaN, as torch.var(torch.tensor([2.0]))
   CHECK(std::isnan(var(Variable<double>(Tensor<double>{2.0}), {0}).item()));
   CHECK(var(Variable<double>(Tensor<double>{2.0}), {0}, false).item() == 0.0);
+  // torch.var(torch.zeros(0, 3), [0]) is [nan, nan, nan]
+  Tensor<double> empty = var(Variable<double>(xt::zeros<double>({0, 3})), {0}).value();
+  REQUIRE(empty.size() == 3);
+  CHECK(std::isnan(empty(0)));
 }
 
 TEST_CASE("var passes gradcheck and gradgradcheck", "[reduce-stats]") {
