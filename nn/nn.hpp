@@ -12,6 +12,7 @@
 #include "linear.hpp"
 #include "module.hpp"
 #include "pool.hpp"
+#include "recurrent.hpp"
 #include "sequential.hpp"
 #include "serialize.hpp"
 #include "summary.hpp"
