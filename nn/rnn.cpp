@@ -6,6 +6,7 @@
 
 #include "../core/detail/instantiate.hpp"
 #include "../core/errors.hpp"
+#include "../core/record_op.hpp"
 #include "../ops/dropout.hpp"
 #include "../ops/shape.hpp"
 #include "detail/rnn_steps.hpp"
@@ -23,6 +24,25 @@ struct RNNBase<T>::Sequence {
   std::size_t time_axis = 0, batch = 0;
   bool unbatched = false;
 };
+
+namespace {
+
+// Steps [first, first + v's extent) of `v` along `axis` into steps[first...], by halving. A slice's
+// gradient is a tensor of its whole input's size, so L slices of the whole sequence would cost
+// L whole-sequence tensors in backward; halving costs about two per level, log2(L) levels.
+template <class T>
+void cut_in_halves(const Variable<T>& v, int axis, std::size_t first, std::size_t count,
+                   std::vector<std::vector<Variable<T>>>& steps) {
+  if (count == 1) {
+    steps[first].push_back(v);
+    return;
+  }
+  const auto half = static_cast<std::int64_t>(count / 2), end = static_cast<std::int64_t>(count);
+  cut_in_halves(slice(v, axis, 0, half), axis, first, count / 2, steps);
+  cut_in_halves(slice(v, axis, half, end), axis, first + count / 2, count - count / 2, steps);
+}
+
+}  // namespace
 
 template <class T>
 RNNBase<T>::RNNBase(Kind kind, std::size_t input_size, std::size_t hidden_size, std::size_t num_layers, bool bias,
@@ -106,9 +126,14 @@ typename RNNBase<T>::Sequence RNNBase<T>::prepare(const Variable<T>& input, cons
   }
 
   seq.steps.resize(length);
-  for (std::size_t t = 0; t < length; ++t) {
-    const auto at = static_cast<std::int64_t>(t);
-    seq.steps[t].push_back(slice(x, static_cast<int>(seq.time_axis), at, at + 1));
+  const int axis = static_cast<int>(seq.time_axis);
+  if (will_record<T>({x})) {
+    cut_in_halves(x, axis, 0, length, seq.steps);
+  } else {  // only the forward copies count: one slice per step
+    for (std::size_t t = 0; t < length; ++t) {
+      const auto at = static_cast<std::int64_t>(t);
+      seq.steps[t].push_back(slice(x, axis, at, at + 1));
+    }
   }
   return seq;
 }

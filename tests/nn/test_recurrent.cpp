@@ -81,6 +81,10 @@ TEST_CASE("LSTM matches PyTorch: two bidirectional layers from zeros", "[recurre
   require_values(out.output, {4, 2, 6}, ex::lstm_bi_out, 1e-12);
   require_values(out.state.h, {4, 2, 3}, ex::lstm_bi_h, 1e-12);
   require_values(out.state.c, {4, 2, 3}, ex::lstm_bi_c, 1e-12);
+  // An input that requires a gradient is cut into steps by halving (rnn.cpp): the same values.
+  Variable<double> x = x_of({4, 2, 3});
+  x.set_requires_grad(true);
+  require_values(lstm(x), {4, 2, 6}, ex::lstm_bi_out, 1e-12);
 }
 
 TEST_CASE("LSTM matches PyTorch: two layers, batch_first, no bias, given state", "[recurrent]") {
@@ -116,6 +120,9 @@ TEST_CASE("GRU matches PyTorch: one layer, and two bidirectional batch_first lay
   const auto deep_out = deep.forward_with_state(x_of({2, 4, 3}), {h_of({4, 2, 3}), {}});
   require_values(deep_out.output, {2, 4, 6}, ex::gru_bi_out, 1e-12);
   require_values(deep_out.state.h, {4, 2, 3}, ex::gru_bi_h, 1e-12);
+  Variable<double> x = x_of({2, 4, 3});
+  x.set_requires_grad(true);
+  require_values(deep.forward_with_state(x, {h_of({4, 2, 3}), {}}).output, {2, 4, 6}, ex::gru_bi_out, 1e-12);
 
   nn::GRU<float> single(3, 3);
   fill(single);
