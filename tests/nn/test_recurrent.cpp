@@ -1,5 +1,6 @@
 // LSTM, GRU, LSTMCell, GRUCell: values against PyTorch, parameters, gradients and errors.
 #include <cmath>
+#include <filesystem>
 #include <functional>
 
 #include "recurrent_expected.hpp"
@@ -309,4 +310,23 @@ TEST_CASE("Recurrent modules reject bad inputs, states and options, naming the m
         "GRU: dropout must be in [0, 1], got 1.5");
   CHECK(test::message_of<std::invalid_argument>([] { nn::GRUCell<double>(3, 0); }) ==
         "GRUCell: hidden_size must be positive, got 0");
+}
+
+TEST_CASE("GRU on an unbatched sequence equals the batch of one; LSTM round-trips through save and load",
+          "[recurrent]") {
+  nn::GRU<double> gru(3, 3, 2, true, false, 0, true);
+  fill(gru);
+  const auto one = gru.forward_with_state(x_of({4, 3}), {h_of({4, 3}), {}});
+  const auto batch = gru.forward_with_state(x_of({4, 1, 3}), {h_of({4, 1, 3}), {}});
+  CHECK(one.output.shape() == Shape{4, 6});
+  CHECK(one.state.h.shape() == Shape{4, 3});
+  test::require_close(one.output.value(), Tensor<double>(xt::reshape_view(batch.output.value(), {4, 6})), 0.0);
+  test::require_close(one.state.h.value(), Tensor<double>(xt::reshape_view(batch.state.h.value(), {4, 3})), 0.0);
+
+  nn::LSTM<double> saved(3, 4, 2, true, true, 0, true), loaded(3, 4, 2, true, true, 0, true);
+  const std::string path = (std::filesystem::temp_directory_path() / "tapegrad_recurrent_lstm.npz").string();
+  nn::save(saved, path);
+  nn::load(loaded, path);
+  std::filesystem::remove(path);
+  test::require_close(loaded(x_of({2, 5, 3})).value(), saved(x_of({2, 5, 3})).value(), 0.0);
 }
