@@ -143,20 +143,20 @@ RNNState<T> RNNBase<T>::run(const Pass& pass, bool reverse, const std::vector<st
                             RNNState<T> state, std::vector<std::vector<Variable<T>>>& outputs) const {
   const std::size_t length = steps.size();
   if (kind_ == Kind::lstm) {
-    // [W_ih | W_hh] and b_ih + b_hh once per pass: each step's gates are then one GEMM.
-    const Variable<T> joined_weight = concat({pass.weight_ih, pass.weight_hh}, 1);
-    const Variable<T> bias = pass.bias_ih.defined() ? pass.bias_ih + pass.bias_hh : Variable<T>();
+    const detail::LSTMGates<T> gates =
+        detail::lstm_gates(pass.weight_ih, pass.weight_hh, pass.bias_ih, pass.bias_hh, hidden_size_);
     for (std::size_t s = 0; s < length; ++s) {
       const std::size_t t = reverse ? length - 1 - s : s;
-      auto [h, c] = detail::lstm_step(steps[t], state.h, state.c, joined_weight, bias, hidden_size_);
+      auto [h, c] = detail::lstm_step(steps[t], state.h, state.c, gates);
       state = RNNState<T>{h, c};
       outputs[t].push_back(h);
     }
   } else {
+    const detail::GRUGates<T> gates =
+        detail::gru_gates(pass.weight_ih, pass.weight_hh, pass.bias_ih, pass.bias_hh, hidden_size_);
     for (std::size_t s = 0; s < length; ++s) {
       const std::size_t t = reverse ? length - 1 - s : s;
-      state.h = detail::gru_step(detail::join_features(steps[t]), state.h, pass.weight_ih, pass.weight_hh,
-                                 pass.bias_ih, pass.bias_hh, hidden_size_);
+      state.h = detail::gru_step(steps[t], state.h, gates);
       outputs[t].push_back(state.h);
     }
   }

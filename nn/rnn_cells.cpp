@@ -86,10 +86,9 @@ RNNOutput<T> LSTMCell<T>::forward_with_state(const Variable<T>& input, const RNN
   Variable<T> x = input;
   bool unbatched = false;
   const RNNState<T> start = this->prepare(x, state, true, unbatched);
-  // One GEMM for all four gates on [x, h]; the joined weight and bias cost one small copy per call.
-  const Variable<T> joined_weight = concat({this->weight_ih_, this->weight_hh_}, 1);
-  const Variable<T> bias = this->bias_ih_.defined() ? this->bias_ih_ + this->bias_hh_ : Variable<T>();
-  auto [h, c] = detail::lstm_step<T>({x}, start.h, start.c, joined_weight, bias, this->hidden_size_);
+  const detail::LSTMGates<T> gates =
+      detail::lstm_gates(this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_, this->hidden_size_);
+  auto [h, c] = detail::lstm_step<T>({x}, start.h, start.c, gates);
   return this->finish(RNNState<T>{h, c}, unbatched);
 }
 
@@ -98,8 +97,9 @@ RNNOutput<T> GRUCell<T>::forward_with_state(const Variable<T>& input, const RNNS
   Variable<T> x = input;
   bool unbatched = false;
   const RNNState<T> start = this->prepare(x, state, false, unbatched);
-  const Variable<T> h = detail::gru_step(x, start.h, this->weight_ih_, this->weight_hh_, this->bias_ih_,
-                                         this->bias_hh_, this->hidden_size_);
+  const detail::GRUGates<T> gates =
+      detail::gru_gates(this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_, this->hidden_size_);
+  const Variable<T> h = detail::gru_step<T>({x}, start.h, gates);
   return this->finish(RNNState<T>{h, Variable<T>()}, unbatched);
 }
 
