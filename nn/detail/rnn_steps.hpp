@@ -3,6 +3,12 @@
 //
 // The steps work on the last axis only: the multi-layer modules pass (1, N, F) or (N, 1, F)
 // slices of the sequence, so that no per-step reshape is needed, the cells pass (N, F).
+//
+// Why no projection of the whole input sequence in one GEMM (as PyTorch does): a tapegrad op has
+// one output, so cutting a projected (L, N, G·H) sequence into steps takes L slices, and each
+// slice's gradient is a tensor of the whole sequence's size: O(L²) work in backward. Instead each
+// gate of a step is one GEMM on [x_t, h] with that gate's rows of [W_ih | W_hh] (the same FLOPs,
+// K = F + H), and gate tensors are never split.
 #pragma once
 
 #include <cstddef>
