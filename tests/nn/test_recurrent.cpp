@@ -330,3 +330,21 @@ TEST_CASE("GRU on an unbatched sequence equals the batch of one; LSTM round-trip
   std::filesystem::remove(path);
   test::require_close(loaded(x_of({2, 5, 3})).value(), saved(x_of({2, 5, 3})).value(), 0.0);
 }
+
+TEST_CASE("LSTM and GRU backward reaches every parameter and releases the whole graph", "[recurrent]") {
+  Generator gen(12);
+  nn::LSTM<float> lstm(3, 4, 2, true, true, 0.3, true, gen);
+  nn::GRU<float> gru(8, 2, 1, true, true, 0, false, gen);
+  Variable<float> x(test::uniform<float>({2, 6, 3}, gen), true);
+  {
+    const auto out = lstm.forward_with_state(x);
+    sum(gru(out.output) * gru(out.output)).backward();
+  }
+  for (const auto& [name, p] : lstm.named_parameters()) {
+    INFO(name);
+    CHECK(p.has_grad());
+  }
+  for (const auto& p : gru.parameters()) CHECK(p.has_grad());
+  CHECK(x.grad().shape() == Shape{2, 6, 3});
+  CHECK(tape_stats().live_nodes == 0);
+}
