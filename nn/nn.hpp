@@ -13,6 +13,7 @@
 #include "linear.hpp"
 #include "module.hpp"
 #include "pool.hpp"
+#include "recurrent.hpp"
 #include "sequential.hpp"
 #include "serialize.hpp"
 #include "smooth_activation.hpp"
