@@ -35,9 +35,14 @@ class BatchNorm : public Module<T> {
     }
   }
 
+  // PyTorch's arguments, the defaults left out: "BatchNorm2d(16)", "BatchNorm1d(8, momentum=0.2, affine=false)".
   std::string describe() const override {
-    return fmt::format("{}({}, eps={}, momentum={}, affine={}, track_running_stats={})", this->class_name(),
-                       num_features_, eps_, momentum_, affine_, track_);
+    std::string args = std::to_string(num_features_);
+    if (eps_ != 1e-5) args += fmt::format(", eps={}", eps_);
+    if (momentum_ != 0.1) args += fmt::format(", momentum={}", momentum_);
+    if (!affine_) args += ", affine=false";
+    if (!track_) args += ", track_running_stats=false";
+    return fmt::format("{}({})", this->class_name(), args);
   }
 
   Variable<T>& weight() { return weight_; }  // undefined without affine
@@ -113,8 +118,8 @@ class LayerNorm : public Module<T> {
     return layer_norm(x, normalized_shape_, weight_, bias_, static_cast<T>(eps_));
   }
   std::string describe() const override {
-    return fmt::format("LayerNorm({}, eps={}, elementwise_affine={})", format_shape(normalized_shape_), eps_,
-                       weight_.defined());
+    return fmt::format("LayerNorm({}{}{})", format_shape(normalized_shape_), eps_ != 1e-5 ? fmt::format(", eps={}", eps_) : "",
+                       weight_.defined() ? "" : ", elementwise_affine=false");
   }
 
   Variable<T>& weight() { return weight_; }  // undefined without elementwise_affine
