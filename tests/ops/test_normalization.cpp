@@ -221,3 +221,20 @@ TEST_CASE("layer_norm: errors name the function and the shapes", "[normalization
   m = message_of<std::invalid_argument>([&] { layer_norm(x, {4}, none, Variable<double>(xt::ones<double>({3}))); });
   CHECK_THAT(m, Contains("layer_norm") && Contains("bias has shape (3,)"));
 }
+
+TEST_CASE("batch_norm and layer_norm: the graph is released after backward, also after create_graph",
+          "[normalization]") {
+  Generator gen(12);
+  const std::size_t before = tape_stats().live_nodes;
+  {
+    auto x = test::param(test::uniform({3, 2, 2}, gen)), w = test::param(test::uniform({2}, gen));
+    auto b = test::param(test::uniform({2}, gen)), lw = test::param(test::uniform({2}, gen));
+    Variable<double> loss = sum(batch_norm(x, nullptr, nullptr, w, b, true) * layer_norm(x, {2}, lw, b));
+    loss.backward();
+    CHECK(tape_stats().live_nodes == before);
+    Variable<double> y = sum(batch_norm(x, nullptr, nullptr, w, b, true) * layer_norm(x, {2}, lw, b));
+    auto g = grad<double>({y}, {x, w}, {}, std::nullopt, true);
+    sum(g[0] * g[0] + g[1]).backward();
+  }
+  CHECK(tape_stats().live_nodes == before);
+}
