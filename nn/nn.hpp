@@ -13,6 +13,7 @@
 #include "init.hpp"
 #include "linear.hpp"
 #include "module.hpp"
+#include "normalization.hpp"
 #include "pool.hpp"
 #include "recurrent.hpp"
 #include "sequential.hpp"

@@ -10,6 +10,7 @@
 #include "elementwise.hpp"
 #include "linalg.hpp"
 #include "loss.hpp"
+#include "normalization.hpp"
 #include "pool.hpp"
 #include "reduce.hpp"
 #include "reduce_stats.hpp"
