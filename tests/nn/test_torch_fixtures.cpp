@@ -8,7 +8,7 @@
 
 using namespace tg;
 
-TEMPLATE_TEST_CASE("torch fixtures: a BatchNorm2d CNN gives PyTorch's outputs, gradients and running statistics",
+TEMPLATE_TEST_CASE("torch fixtures: a BatchNorm2d CNN gives PyTorch's outputs and gradients and running statistics",
                    "[torch-fixtures]", float, double) {
   using T = TestType;
   // torch: nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 using namespace tg;
 using Catch::Matchers::Contains;
 
@@ -30,7 +32,7 @@ TEMPLATE_TEST_CASE("torch fixtures: a Conv2d/MaxPool2d/Linear CNN gives PyTorch'
   test::check_against_torch(cnn, "cnn");
 }
 
-TEST_CASE("torch fixtures: the float32 weights, loaded into a double module, give torch's float64 results",
+TEST_CASE("torch fixtures: the float32 weights loaded into a double module give torch's float64 results",
           "[torch-fixtures]") {
   // make_torch_fixtures.py builds each model in float32 and converts it, so the f32 and f64
   // files hold the same weights; tg::nn::load converts float32 to double exactly.
@@ -41,7 +43,7 @@ TEST_CASE("torch fixtures: the float32 weights, loaded into a double module, giv
   test::require_close<double>(output.value(), io.at("output").get<double>(), 1e-10);
 }
 
-TEST_CASE("torch fixtures: a module that does not match the state_dict is refused, naming the tensor",
+TEST_CASE("torch fixtures: a module that does not match the state_dict is refused naming the tensor",
           "[torch-fixtures]") {
   auto cnn = torch_cnn<float>(5);
   const std::string path = test::torch_fixture_path("cnn_f32_params.npz");
@@ -78,14 +80,16 @@ std::string read_text(const std::string& path) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("torch_state_dict.py: tapegrad's checkpoint through the converter's .npz reader and writer "
-                   "loads back unchanged, without torch", "[torch-fixtures]", float, double) {
+                   "loads back unchanged without torch", "[torch-fixtures]", float, double) {
   using T = TestType;
   if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) {
     WARN("python3-numpy is not installed; skipping");
     return;
   }
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("tapegrad_torch_state_dict_" + test::torch_fixture_precision<T>());
+  // Per process: other builds of the suite may run this test at the same time.
+  const fs::path dir = fs::temp_directory_path() / ("tapegrad_torch_state_dict_" + test::torch_fixture_precision<T>() +
+                                                    "_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string saved = (dir / "saved.npz").string(), converted = (dir / "converted.npz").string();
   const std::string script = (dir / "roundtrip.py").string(), out = (dir / "out.txt").string();
