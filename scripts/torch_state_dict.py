@@ -205,7 +205,7 @@ def npz_to_pt(npz_path, pt_path, dtype=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for command, source, target in (("to-npz", "IN.pt", "OUT.npz"), ("to-pt", "IN.npz", "OUT.pt")):
