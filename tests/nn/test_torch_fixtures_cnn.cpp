@@ -110,7 +110,8 @@ TEMPLATE_TEST_CASE("torch_state_dict.py: tapegrad's checkpoint through the conve
                            "    converter.arrays_to_state_dict(arrays)\n"
                            "except converter.ConversionError as e:\n"
                            "    print(e)\n";
-  const int rc = std::system(("/usr/bin/python3 " + script + " " + saved + " " + converted + " > " + out + " 2>&1").c_str());
+  const std::string command = "/usr/bin/python3 " + script + " " + saved + " " + converted + " > " + out + " 2>&1";
+  const int rc = std::system(command.c_str());
   const std::string printed = read_text(out);
   INFO(printed);
   REQUIRE(rc == 0);
