@@ -20,3 +20,4 @@
 #include "serialize.hpp"
 #include "smooth_activation.hpp"
 #include "summary.hpp"
+#include "transformer.hpp"

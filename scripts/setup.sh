@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tapegrad needs to build and test, skipping what is already there.
-# Usage: scripts/setup.sh [--bench] [--fuzz] [extra-package ...]
+# Usage: scripts/setup.sh [--bench] [--fuzz] [--fixtures] [extra-package ...]
 #   --bench  also the opt-in packages of the benchmarks in bench/ (scripts/bench_peers.sh)
 #   --fuzz   also clang and libFuzzer, for scripts/fuzz.sh
+#   --fixtures  also PyTorch, for scripts/torch_state_dict.py and scripts/make_torch_fixtures.py
+#            (not needed to build or test: the fixtures they make are committed)
 set -euo pipefail
 
 extra=()
@@ -10,6 +12,7 @@ for arg in "$@"; do
   case "$arg" in
     --bench) extra+=(libbenchmark-dev libtorch-dev libdnnl-dev) ;;  # Google Benchmark, the libtorch peer, oneDNN
     --fuzz) extra+=(clang libclang-rt-14-dev) ;;
+    --fixtures) extra+=(python3-torch) ;;  # python3-numpy is always installed
     *) extra+=("$arg") ;;
   esac
 done
