@@ -76,12 +76,13 @@ struct Losses {
 Losses pinn_loss(tg::nn::Module<double>& net, const std::vector<double>& points, double boundary_weight) {
   // d/dx of a column u(x) seeded with ones gives u'(x_i) in row i: each output row depends on
   // its own x_i only.
-  tg::Variable<double> x(column(points), /*requires_grad=*/true);
+  const tg::Tensor<double> x_values = column(points);
+  tg::Variable<double> x(x_values, /*requires_grad=*/true);
   tg::Variable<double> u = net(x);
   const tg::Variable<double> ones(tg::Tensor<double>(xt::ones<double>(u.shape())));
   tg::Variable<double> du = tg::grad<double>({u}, {x}, {ones}, std::nullopt, /*create_graph=*/true)[0];
   tg::Variable<double> d2u = tg::grad<double>({du}, {x}, {ones}, std::nullopt, /*create_graph=*/true)[0];
-  tg::Tensor<double> source = kPi * kPi * xt::sin(kPi * x.value());
+  tg::Tensor<double> source = kPi * kPi * xt::sin(kPi * x_values);
   tg::Variable<double> residual = tg::mean(tg::pow(d2u + tg::Variable<double>(source), 2.0));  // -u'' - f = 0
 
   tg::Variable<double> ends(column({0.0, 1.0}));
@@ -139,11 +140,32 @@ void line(example::Image& image, double x0, double y0, double x1, double y1, int
   }
 }
 
+// Tick labels in a 3 x 5 pixel font, each pixel drawn as a scale x scale block: digits and '.'.
+void text(example::Image& image, long x, long y, const std::string& label, long scale, const Rgb& colour) {
+  static const std::array<std::array<const char*, 5>, 11> glyphs{{
+      {"###", "#.#", "#.#", "#.#", "###"}, {".#.", "##.", ".#.", ".#.", "###"}, {"###", "..#", "###", "#..", "###"},
+      {"###", "..#", "###", "..#", "###"}, {"#.#", "#.#", "###", "..#", "..#"}, {"###", "#..", "###", "..#", "###"},
+      {"###", "#..", "###", "#.#", "###"}, {"###", "..#", "..#", "..#", "..#"}, {"###", "#.#", "###", "#.#", "###"},
+      {"###", "#.#", "###", "..#", "###"}, {"...", "...", "...", "...", ".#."}}};
+  for (char c : label) {
+    const auto& glyph = glyphs[c == '.' ? 10 : static_cast<std::size_t>(c - '0')];
+    for (long row = 0; row < 5; ++row) {
+      for (long col = 0; col < 3; ++col) {
+        if (glyph[row][col] != '#') continue;
+        for (long dy = 0; dy < scale; ++dy) {
+          for (long dx = 0; dx < scale; ++dx) dot(image, x + col * scale + dx, y + row * scale + dy, 0, colour);
+        }
+      }
+    }
+    x += 4 * scale;
+  }
+}
+
 // Plots u_exact and u_learned (sampled at x) over [0, 1] x [-0.1, 1.1]: a light grid every 0.25,
 // black axes through 0 with ticks, the exact curve thick light blue, the learned curve thin red
 // on top of it (where they agree the red line runs inside the blue one).
 example::Image plot(const std::vector<double>& x, const std::vector<double>& exact, const std::vector<double>& learned) {
-  const std::size_t width = 640, height = 400, margin = 30;
+  const std::size_t width = 640, height = 400, margin = 48;
   example::Image image(width, height, 3, 255);
   const double y_min = -0.1, y_max = 1.1;
   auto px = [&](double v) { return margin + v * static_cast<double>(width - 2 * margin); };
@@ -157,6 +179,10 @@ example::Image plot(const std::vector<double>& x, const std::vector<double>& exa
   for (double g = 0; g <= 1.0001; g += 0.25) {
     line(image, px(g), py(0) - 4, px(g), py(0) + 4, 0, kAxisColour);
     line(image, px(0) - 4, py(g), px(0) + 4, py(g), 0, kAxisColour);
+    const std::string label = g == 0 ? "0" : g == 1 ? "1" : g == 0.5 ? "0.5" : g == 0.25 ? "0.25" : "0.75";
+    const long label_width = static_cast<long>(label.size()) * 8 - 2;
+    if (g > 0) text(image, std::lround(px(g)) - label_width / 2, std::lround(py(0)) + 8, label, 2, kAxisColour);  // x
+    text(image, std::lround(px(0)) - 8 - label_width, std::lround(py(g)) - 5, label, 2, kAxisColour);          // y
   }
   for (std::size_t i = 1; i < x.size(); ++i) line(image, px(x[i - 1]), py(exact[i - 1]), px(x[i]), py(exact[i]), 4, kExactColour);
   for (std::size_t i = 1; i < x.size(); ++i) line(image, px(x[i - 1]), py(learned[i - 1]), px(x[i]), py(learned[i]), 1, kLearnedColour);

@@ -31,8 +31,8 @@ struct Config {
   std::string data = example::Config().data;
   std::string out_dir = "wgan_gp";
   std::string classifier;
-  int epochs = 4;
-  std::size_t train_size = 30000;
+  int epochs = 15;
+  std::size_t train_size = 0;
   std::size_t batch_size = 64;
   int n_critic = 5;
   double lambda = 10;
@@ -41,7 +41,7 @@ struct Config {
   std::size_t hidden = 256;
   std::size_t samples = 1000;
   std::uint64_t seed = 1;
-  int threads = 0;
+  int threads = 1;
 };
 
 // z (latent) -> 784 pixels in [-1, 1].
@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", config.hidden, "width of the hidden layers")->check(CLI::Range(1, 8192))->capture_default_str();
   app.add_option("--samples", config.samples, "generated samples the classifier judges per epoch")->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--seed", config.seed, "seed for initialisation, noise and shuffling")->capture_default_str();
-  app.add_option("--threads", config.threads, "worker threads (0: all cores)")->capture_default_str();
+  app.add_option("--threads", config.threads, "worker threads (0: all cores; the MLPs are small, one is fastest)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {
