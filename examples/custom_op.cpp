@@ -1,4 +1,7 @@
-// Writing a new differentiable operator with record_op, and checking its gradient with one call.
+// Writing a new differentiable operator with record_op, and checking its gradient with one call;
+// then the same operator written with record_differentiable_op, whose backward is itself made of
+// tapegrad functions, so its second derivatives exist and pass gradgradcheck, while record_op's
+// Tensor form is first-order only and gradgradcheck reports it as failed, naming the op.
 #include <tapegrad/tapegrad.hpp>
 
 #include <CLI/CLI.hpp>
@@ -27,8 +30,23 @@ tg::Variable<T> softplus_wrong(const tg::Variable<T>& x) {
   });
 }
 
+// softplus again, with a backward written on Variables with tapegrad functions: under create_graph
+// the product with sigmoid(x) is recorded too, so the gradient can be differentiated again
+// (second derivative sigmoid(x) * (1 - sigmoid(x))).
+template <class T>
+tg::Variable<T> softplus_twice_differentiable(const tg::Variable<T>& x) {
+  const tg::Tensor<T>& v = x.value();
+  tg::Tensor<T> y = xt::maximum(v, T(0)) + xt::log1p(xt::exp(-xt::abs(v)));
+  return tg::record_differentiable_op<T>("softplus_twice_differentiable", y, {x}, [x](const tg::Variable<T>& grad_output) {
+    return std::vector<tg::Variable<T>>{grad_output * tg::sigmoid(x)};
+  });
+}
+
 int main(int argc, char** argv) {
-  CLI::App app("Defines softplus with record_op, gradchecks it, then shows the report of a deliberately wrong backward.", "custom_op");
+  CLI::App app(
+      "Defines softplus with record_op, gradchecks it, then shows the report of a deliberately wrong backward; "
+      "then gradgradchecks a twice-differentiable softplus (record_differentiable_op) and the first-order one.",
+      "custom_op");
   CLI11_PARSE(app, argc, argv);
 
   tg::Variable<double> x(tg::Tensor<double>{{-2.0, -0.5, 0.3}, {1.0, 2.5, -1.2}}, true);
@@ -42,5 +60,16 @@ int main(int argc, char** argv) {
   tg::GradcheckResult bad = tg::gradcheck([](const auto& in) { return softplus_wrong(in[0]); }, {x});
   std::printf("%s\n", bad.report.c_str());
 
-  return good.ok && !bad.ok ? 0 : 1;
+  // Second derivatives: gradgradcheck differentiates the first derivatives (from tg::grad with
+  // create_graph) once more and compares them with central differences of the first derivatives.
+  std::printf("Second derivatives of softplus_twice_differentiable (record_differentiable_op):\n");
+  tg::GradcheckResult second_good =
+      tg::gradgradcheck([](const auto& in) { return softplus_twice_differentiable(in[0]); }, {x});
+  std::printf("%s\n", second_good.report.c_str());
+
+  std::printf("Second derivatives of softplus (record_op's Tensor form, first-order only):\n");
+  tg::GradcheckResult second_bad = tg::gradgradcheck([](const auto& in) { return softplus(in[0]); }, {x});
+  std::printf("%s\n", second_bad.report.c_str());
+
+  return good.ok && !bad.ok && second_good.ok && !second_bad.ok ? 0 : 1;
 }
