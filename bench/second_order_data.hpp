@@ -4,6 +4,8 @@
 // losses and checksums can be compared), and the command line. No tapegrad or torch here.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -105,6 +107,14 @@ inline Options parse(const char* program, int argc, char** argv) {
   if (o.bench != "wgan" && o.bench != "hvp") usage(program, "--bench must be wgan or hvp");
   if (o.threads < 1 || o.steps < 1 || o.warmup < 0) usage(program, "--threads and --steps must be positive");
   return o;
+}
+
+// CPU time of the whole process (every thread), user + system, in seconds.
+inline double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 inline double median(std::vector<double> v) {

@@ -40,7 +40,10 @@ def main(path):
                 continue
             r = json.loads(line)
             if r.get("kind") == "second_order":
-                second_order[(r["bench"], r["bench_threads"], r["framework"])].append(r)
+                framework = r["framework"]
+                if "OMP_WAIT_POLICY=passive" in r.get("settings", ""):
+                    framework += " (passive)"
+                second_order[(r["bench"], r["bench_threads"], framework)].append(r)
             elif r.get("kind") == "gemm":
                 gemms[(r["threads"], r["model"], r["gemm"], r["layout"])].append(r)
                 gemm_order.setdefault((r["model"], r["gemm"]), len(gemm_order))
@@ -97,19 +100,22 @@ def print_second_order(second_order):
         return statistics.median([r[key] for r in rs]) if rs else None
 
     print("| benchmark | threads | tapegrad ms/step | libtorch ms/step | tapegrad / libtorch "
-          "| tapegrad range | libtorch range | runs |")
-    print("|---|---|---|---|---|---|---|---|")
-    keys = sorted({(b, t) for b, t, _ in second_order}, key=lambda k: (k[0] != "wgan", k[1]))
-    for bench, t in keys:
-        tg_ms, th_ms = med(bench, t, "tapegrad", "step_ms_median"), med(bench, t, "libtorch", "step_ms_median")
+          "| tapegrad range | libtorch range | CPU ms/step tapegrad / libtorch | ratio | runs |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    keys = sorted({(b, t, fw) for b, t, fw in second_order if fw != "libtorch"}, key=lambda k: (k[0] != "wgan", k[1], k[2]))
+    for bench, t, tg_fw in keys:
+        tg_ms, th_ms = med(bench, t, tg_fw, "step_ms_median"), med(bench, t, "libtorch", "step_ms_median")
 
         def span(fw):
             rs = second_order.get((bench, t, fw))
             return "-" if not rs else f"{min(r['step_ms_median'] for r in rs):.3f}-{max(r['step_ms_median'] for r in rs):.3f}"
 
-        n = "/".join(str(len(second_order.get((bench, t, fw), []))) for fw in ("tapegrad", "libtorch"))
-        print(f"| {names.get(bench, bench)} | {t} | {fmt(tg_ms)} | {fmt(th_ms)} | {fmt(ratio(tg_ms, th_ms), 2)} "
-              f"| {span('tapegrad')} | {span('libtorch')} | {n} |")
+        n = "/".join(str(len(second_order.get((bench, t, fw), []))) for fw in (tg_fw, "libtorch"))
+        tg_cpu, th_cpu = med(bench, t, tg_fw, "cpu_ms_per_step"), med(bench, t, "libtorch", "cpu_ms_per_step")
+        label = names.get(bench, bench) + tg_fw[len("tapegrad"):]
+        print(f"| {label} | {t} | {fmt(tg_ms)} | {fmt(th_ms)} | {fmt(ratio(tg_ms, th_ms), 2)} "
+              f"| {span(tg_fw)} | {span('libtorch')} | {fmt(tg_cpu)} / {fmt(th_cpu)} | {fmt(ratio(tg_cpu, th_cpu), 2)} "
+              f"| {n} |")
     print()
     print("Cross-check (same inputs and initial weights in both programs): first step's loss, last step's loss, "
           "and for the HVP vᵀHv; settings:")

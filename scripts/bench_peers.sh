@@ -26,7 +26,8 @@
 #   libtorch   1 thread: set_num_threads(1), OPENBLAS_NUM_THREADS=1
 #              2 threads: MLP set_num_threads(1) + OPENBLAS_NUM_THREADS=2; CNN set_num_threads(2) + OPENBLAS_NUM_THREADS=1
 #   numpy      OPENBLAS_NUM_THREADS=N
-#   second order, 2 threads: tapegrad --threads 2; libtorch set_num_threads(1), OPENBLAS_NUM_THREADS=2
+#   second order, 2 threads: tapegrad --threads 2, once as is and once with OMP_WAIT_POLICY=passive;
+#              libtorch set_num_threads(1), OPENBLAS_NUM_THREADS=2
 # Installs what is missing with scripts/setup.sh --bench (libtorch-dev for the libtorch peer,
 # libdnnl-dev for dnnl_sgemm in the floor, libbenchmark-dev), unless --no-build; builds into
 # build-bench/ (Release, -DTAPEGRAD_BUILD_BENCH=ON). The MNIST idx files go to data/mnist.
@@ -145,7 +146,10 @@ for ((r = 0; r < epoch_rounds; ++r)); do
 done
 
 # Second order at 2 threads. libtorch runs its products through OpenBLAS (2 threads) with a
-# 1-thread intra-op pool, its fastest setting here for these small MLPs (as for the MLP epoch).
+# 1-thread intra-op pool, its fastest setting here for these small MLPs (as for the MLP epoch; two
+# OpenMP threads with the default wait policy are many times slower on a loaded machine).
+# tapegrad runs twice, with libgomp's default wait policy (threads spin between parallel regions)
+# and with OMP_WAIT_POLICY=passive (they sleep), which matters when other processes share the cores.
 if [ -n "$so_benches" ]; then
   have_torch_so=0
   [ -x "$bin/torch_second_order" ] && have_torch_so=1
@@ -154,7 +158,7 @@ if [ -n "$so_benches" ]; then
   for ((r = 0; r < so_rounds; ++r)); do
     echo "second-order round $((r + 1))/$so_rounds" >&2
     for b in $so_benches; do
-      jobs=(tapegrad)
+      jobs=(tapegrad tapegrad-passive)
       [ "$have_torch_so" = 1 ] && jobs+=(libtorch)
       n=${#jobs[@]}
       for ((j = 0; j < n; ++j)); do
@@ -162,6 +166,9 @@ if [ -n "$so_benches" ]; then
           tapegrad)
             run "tapegrad $b t=2" 2 "--threads 2" env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 \
               "$bin/second_order_bench" --bench "$b" --threads 2 --steps "$so_steps" ;;
+          tapegrad-passive)
+            run "tapegrad $b t=2 passive" 2 "--threads 2, OMP_WAIT_POLICY=passive" env OPENBLAS_NUM_THREADS=2 \
+              OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive "$bin/second_order_bench" --bench "$b" --threads 2 --steps "$so_steps" ;;
           libtorch)
             run "libtorch $b t=2" 2 "set_num_threads(1) OPENBLAS_NUM_THREADS=2" env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=1 \
               "$bin/torch_second_order" --bench "$b" --threads 1 --steps "$so_steps" ;;
