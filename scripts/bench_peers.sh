@@ -26,8 +26,9 @@
 #   libtorch   1 thread: set_num_threads(1), OPENBLAS_NUM_THREADS=1
 #              2 threads: MLP set_num_threads(1) + OPENBLAS_NUM_THREADS=2; CNN set_num_threads(2) + OPENBLAS_NUM_THREADS=1
 #   numpy      OPENBLAS_NUM_THREADS=N
-#   second order, 2 threads: tapegrad --threads 2, once as is and once with OMP_WAIT_POLICY=passive;
-#              libtorch set_num_threads(1), OPENBLAS_NUM_THREADS=2
+#   second order, 2 threads: tapegrad --threads 2; libtorch set_num_threads(1), OPENBLAS_NUM_THREADS=2;
+#              each once as is and once with sleeping threads (OMP_WAIT_POLICY=passive, and for
+#              libtorch OPENBLAS_THREAD_TIMEOUT=4)
 # Installs what is missing with scripts/setup.sh --bench (libtorch-dev for the libtorch peer,
 # libdnnl-dev for dnnl_sgemm in the floor, libbenchmark-dev), unless --no-build; builds into
 # build-bench/ (Release, -DTAPEGRAD_BUILD_BENCH=ON). The MNIST idx files go to data/mnist.
@@ -84,7 +85,7 @@ results="$out/results.jsonl" log="$out/log.txt"
 : >"$results"
 : >"$log"
 orders="$out/orders.bin"
-"$bin/epoch_bench" --write-orders "$orders" --epochs "$epochs" --data "$data" >>"$log"
+[ -z "${models// /}" ] || "$bin/epoch_bench" --write-orders "$orders" --epochs "$epochs" --data "$data" >>"$log"
 
 # run NAME THREADS SETTINGS COMMAND...: runs one measured process and keeps its RESULT lines,
 # each tagged with the thread count of the comparison and the settings it ran with.
@@ -148,8 +149,10 @@ done
 # Second order at 2 threads. libtorch runs its products through OpenBLAS (2 threads) with a
 # 1-thread intra-op pool, its fastest setting here for these small MLPs (as for the MLP epoch; two
 # OpenMP threads with the default wait policy are many times slower on a loaded machine).
-# tapegrad runs twice, with libgomp's default wait policy (threads spin between parallel regions)
-# and with OMP_WAIT_POLICY=passive (they sleep), which matters when other processes share the cores.
+# Each runs twice: with the default wait policies (idle threads spin between parallel regions) and
+# with threads that sleep at once (tapegrad: OMP_WAIT_POLICY=passive; libtorch: also
+# OPENBLAS_THREAD_TIMEOUT=4 for OpenBLAS's own threads), which matters when other processes
+# share the cores.
 if [ -n "$so_benches" ]; then
   have_torch_so=0
   [ -x "$bin/torch_second_order" ] && have_torch_so=1
@@ -159,7 +162,7 @@ if [ -n "$so_benches" ]; then
     echo "second-order round $((r + 1))/$so_rounds" >&2
     for b in $so_benches; do
       jobs=(tapegrad tapegrad-passive)
-      [ "$have_torch_so" = 1 ] && jobs+=(libtorch)
+      [ "$have_torch_so" = 1 ] && jobs+=(libtorch libtorch-passive)
       n=${#jobs[@]}
       for ((j = 0; j < n; ++j)); do
         case "${jobs[$(((j + r) % n))]}" in
@@ -171,6 +174,10 @@ if [ -n "$so_benches" ]; then
               OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive "$bin/second_order_bench" --bench "$b" --threads 2 --steps "$so_steps" ;;
           libtorch)
             run "libtorch $b t=2" 2 "set_num_threads(1) OPENBLAS_NUM_THREADS=2" env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=1 \
+              "$bin/torch_second_order" --bench "$b" --threads 1 --steps "$so_steps" ;;
+          libtorch-passive)
+            run "libtorch $b t=2 passive" 2 "set_num_threads(1) OPENBLAS_NUM_THREADS=2, OPENBLAS_THREAD_TIMEOUT=4 OMP_WAIT_POLICY=passive" \
+              env OPENBLAS_NUM_THREADS=2 OPENBLAS_THREAD_TIMEOUT=4 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive \
               "$bin/torch_second_order" --bench "$b" --threads 1 --steps "$so_steps" ;;
         esac
       done
