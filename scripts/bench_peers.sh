@@ -77,7 +77,7 @@ fi
 bin="$build/bench"
 have_torch=0
 [ -x "$bin/torch_mlp_cnn" ] && have_torch=1
-[ "$have_torch" = 1 ] || echo "bench_peers: no $bin/torch_mlp_cnn (libtorch-dev missing?): libtorch columns stay empty" >&2
+[ "$have_torch" = 1 ] || [ -z "${models// /}" ] || echo "bench_peers: no $bin/torch_mlp_cnn (libtorch-dev missing?): libtorch columns stay empty" >&2
 
 out=${out:-$(mktemp -d /tmp/bench_peers.XXXXXX)}
 mkdir -p "$out"
