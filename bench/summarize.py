@@ -4,7 +4,9 @@
   bench/summarize.py RESULTS_FILE
 
 Every line of RESULTS_FILE is one JSON object: a run of epoch_bench (framework tapegrad),
-torch_mlp_cnn (libtorch), numpy_mlp.py (numpy) or a GEMM measurement of gemm_floor (kind gemm).
+torch_mlp_cnn (libtorch), numpy_mlp.py (numpy), a GEMM measurement of gemm_floor (kind gemm) or
+a run of second_order_bench / torch_second_order (kind second_order: ms per step, the median over
+one process's timed steps; the table gives the median over the processes).
 Epoch times are pooled over all runs of a (framework, model, threads) and their median is
 reported; inference time and peak RSS are medians over the runs. GEMM throughputs are medians
 over the runs of gemm_floor; a model's floor is the sum over its GEMMs of FLOPs per epoch / the
@@ -30,13 +32,19 @@ def main(path):
     runs = collections.defaultdict(list)  # (framework, model, threads) -> [result]
     gemms = collections.defaultdict(list)  # (threads, model, gemm, layout) -> [result]
     gemm_order = {}  # (model, gemm) -> position in gemm_floor's output
+    second_order = collections.defaultdict(list)  # (bench, threads, framework) -> [result]
     with open(path) as f:
         for line in f:
             line = line.strip()
             if not line:
                 continue
             r = json.loads(line)
-            if r.get("kind") == "gemm":
+            if r.get("kind") == "second_order":
+                framework = r["framework"]
+                if "OMP_WAIT_POLICY=passive" in r.get("settings", ""):  # threads that sleep at once
+                    framework += " (passive)"
+                second_order[(r["bench"], r["bench_threads"], framework)].append(r)
+            elif r.get("kind") == "gemm":
                 gemms[(r["threads"], r["model"], r["gemm"], r["layout"])].append(r)
                 gemm_order.setdefault((r["model"], r["gemm"]), len(gemm_order))
             elif "framework" in r:
@@ -75,6 +83,57 @@ def main(path):
             floors_openblas[(threads, model)] += flops * STEPS_PER_EPOCH / (ob * 1e9)
 
     thread_counts = sorted({k[2] for k in runs})
+    if runs or gemm_rows:
+        print_epoch_tables(runs, stat, thread_counts, floors, gemm_rows, libs, best, gemm_order, gflop,
+                           floors_openblas)
+    if second_order:
+        print_second_order(second_order)
+
+
+def print_second_order(second_order):
+    """The WGAN-GP critic step and the MLP Hessian-vector product: median ms per step over the processes."""
+    names = {"wgan": "WGAN-GP critic step (64 x 784, critic 784-256-256-1)",
+             "hvp": "Hessian-vector product, MNIST MLP (batch 128)"}
+
+    def med(bench, t, fw, key):
+        rs = second_order.get((bench, t, fw))
+        return statistics.median([r[key] for r in rs]) if rs else None
+
+    print("| benchmark | threads | tapegrad ms/step | libtorch ms/step | tapegrad / libtorch "
+          "| tapegrad range | libtorch range | CPU ms/step tapegrad / libtorch | ratio | runs |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    keys = sorted({(b, t, fw) for b, t, fw in second_order if fw.startswith("tapegrad")},
+                  key=lambda k: (k[0] != "wgan", k[1], k[2]))
+    for bench, t, tg_fw in keys:
+        # each tapegrad variant against libtorch run the same way (sleeping threads or not)
+        th_fw = "libtorch" + tg_fw[len("tapegrad"):]
+        if (bench, t, th_fw) not in second_order:
+            th_fw = "libtorch"
+        tg_ms, th_ms = med(bench, t, tg_fw, "step_ms_median"), med(bench, t, th_fw, "step_ms_median")
+
+        def span(fw):
+            rs = second_order.get((bench, t, fw))
+            return "-" if not rs else f"{min(r['step_ms_median'] for r in rs):.3f}-{max(r['step_ms_median'] for r in rs):.3f}"
+
+        n = "/".join(str(len(second_order.get((bench, t, fw), []))) for fw in (tg_fw, th_fw))
+        tg_cpu, th_cpu = med(bench, t, tg_fw, "cpu_ms_per_step"), med(bench, t, th_fw, "cpu_ms_per_step")
+        label = names.get(bench, bench) + tg_fw[len("tapegrad"):]
+        print(f"| {label} | {t} | {fmt(tg_ms)} | {fmt(th_ms)} | {fmt(ratio(tg_ms, th_ms), 2)} "
+              f"| {span(tg_fw)} | {span(th_fw)} | {fmt(tg_cpu)} / {fmt(th_cpu)} | {fmt(ratio(tg_cpu, th_cpu), 2)} "
+              f"| {n} |")
+    print()
+    print("Cross-check (same inputs and initial weights in both programs): first step's loss, last step's loss, "
+          "and for the HVP vᵀHv; settings:")
+    print()
+    for (bench, t, fw), rs in sorted(second_order.items()):
+        r = rs[0]
+        extra = f", vᵀHv {r['checksum']:.6g}" if bench == "hvp" else ""
+        print(f"- {bench} {fw} at {t} thread(s): {len(rs)} runs of {r['steps']} timed steps; {r.get('settings', '')}; "
+              f"loss first {r['first_loss']:.6f}, last {r['last_loss']:.6f}{extra}")
+    print()
+
+
+def print_epoch_tables(runs, stat, thread_counts, floors, gemm_rows, libs, best, gemm_order, gflop, floors_openblas):
     print("| model | threads | tapegrad s/epoch | libtorch s/epoch | numpy s/epoch | tapegrad / libtorch "
           "| inference s tapegrad / libtorch | ratio | training peak RSS MiB tapegrad / libtorch | ratio "
           "| peak RSS with inference MiB | GEMM floor s/epoch | tapegrad / floor |")

@@ -38,6 +38,27 @@ TG_KERNEL_INLINE void relu_backward_kernel(const T* __restrict x, std::size_t n,
 TG_AVX512_CLONES void relu_backward_rows(const float* x, std::size_t n, float* g) { relu_backward_kernel(x, n, g); }
 TG_AVX512_CLONES void relu_backward_rows(const double* x, std::size_t n, double* g) { relu_backward_kernel(x, n, g); }
 
+// leaky_relu's forward, out = x * (x > 0 ? 1 : slope), and its backward in place,
+// g = g * (x > 0 ? 1 : slope). Picking the factor and then multiplying (exact: v * 1 == v) keeps
+// the loops branch-free, so they vectorise; a branch on the sign of mixed-sign data mispredicts.
+template <class T>
+TG_KERNEL_INLINE void leaky_relu_kernel(const T* __restrict x, std::size_t n, T slope, T* __restrict out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = x[i] * (x[i] > T(0) ? T(1) : slope);
+}
+TG_AVX512_CLONES void leaky_relu_rows(const float* x, std::size_t n, float slope, float* out) { leaky_relu_kernel(x, n, slope, out); }
+TG_AVX512_CLONES void leaky_relu_rows(const double* x, std::size_t n, double slope, double* out) { leaky_relu_kernel(x, n, slope, out); }
+
+template <class T>
+TG_KERNEL_INLINE void leaky_relu_backward_kernel(const T* __restrict x, std::size_t n, T slope, T* __restrict g) {
+  for (std::size_t i = 0; i < n; ++i) g[i] = g[i] * (x[i] > T(0) ? T(1) : slope);
+}
+TG_AVX512_CLONES void leaky_relu_backward_rows(const float* x, std::size_t n, float slope, float* g) {
+  leaky_relu_backward_kernel(x, n, slope, g);
+}
+TG_AVX512_CLONES void leaky_relu_backward_rows(const double* x, std::size_t n, double slope, double* g) {
+  leaky_relu_backward_kernel(x, n, slope, g);
+}
+
 // d relu / dx as PyTorch's threshold_backward: g where x > 0, else 0 (so 0 at exactly 0). Its own
 // derivative is itself in g, and zero in x.
 template <class T>
@@ -54,11 +75,16 @@ Variable<T> relu_backward(Variable<T> g, const Variable<T>& x) {
 
 // g where x > 0, g * slope elsewhere (so slope at exactly 0, like PyTorch); linear in g.
 template <class T>
-Variable<T> leaky_relu_backward(const Variable<T>& g, const Variable<T>& x, T slope) {
-  Tensor<T> out = detail::map2(x.value(), g.value(), [slope](T v, T gv) { return v > T(0) ? gv : gv * slope; });
-  return detail::record<T>("leaky_relu_backward", std::move(out), {g, x}, detail::saves_inputs({1}),
-                           [x, slope](Variable<T> gg, const Variable<T>&) {
-                             return Gradients<T>{leaky_relu_backward(gg, x, slope), Variable<T>()};
+Variable<T> leaky_relu_backward(Variable<T> g, const Variable<T>& x, T slope) {
+  const bool recorded = will_record<T>({g, x});
+  Tensor<T> out = detail::take_buffer(recorded ? Variable<T>(g) : std::move(g));
+  const T* xp = x.value().data();  // scaled in place, as relu_backward masks
+  detail::parallel_blocks(out.size(), 2, [&](std::size_t lo, std::size_t hi) {
+    leaky_relu_backward_rows(xp + lo, hi - lo, slope, out.data() + lo);
+  });
+  return detail::record<T>("leaky_relu_backward", std::move(out), {recorded ? g : Variable<T>(), x},
+                           detail::saves_inputs({1}), [x, slope](Variable<T> gg, const Variable<T>&) {
+                             return Gradients<T>{leaky_relu_backward(std::move(gg), x, slope), Variable<T>()};
                            });
 }
 
@@ -159,10 +185,13 @@ Variable<T> relu(const Variable<T>& a) {
 
 template <class T>
 Variable<T> leaky_relu(const Variable<T>& a, Scalar<T> slope) {
-  Tensor<T> y = detail::map(a.value(), [slope](T v) { return v > T(0) ? v : v * slope; });
+  const Tensor<T>& x = a.value();
+  Tensor<T> y = Tensor<T>::from_shape(x.shape());
+  const T s = slope;
+  detail::parallel_blocks(x.size(), 1, [&](std::size_t lo, std::size_t hi) { leaky_relu_rows(x.data() + lo, hi - lo, s, y.data() + lo); });
   return detail::record<T>("leaky_relu", std::move(y), {a}, detail::saves_inputs({0}),
                            [a, slope](Variable<T> g, const Variable<T>&) {
-                             return detail::single(leaky_relu_backward(g, a, T(slope)));
+                             return detail::single(leaky_relu_backward(std::move(g), a, T(slope)));
                            });
 }
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Peer comparison: tapegrad against libtorch (C++ frontend) and numpy on the MNIST MLP
-# and CNN, at 1 and 2 threads, plus the GEMM floor of each model; prints Markdown tables.
+# and CNN, at 1 and 2 threads, plus the GEMM floor of each model; then tapegrad against libtorch
+# on two second-order workloads at 2 threads: a WGAN-GP critic step and a Hessian-vector
+# product of the MLP's loss. Prints Markdown tables.
 #
 #   scripts/bench_peers.sh [--quick] [--rounds R] [--epochs K] [--mlp-steps S] [--cnn-steps S]
-#                          [--threads "1 2"] [--models "mlp cnn"] [--build DIR] [--no-build] [--out DIR]
+#                          [--threads "1 2"] [--models "mlp cnn"] [--second-order "wgan hvp"]
+#                          [--so-rounds R] [--so-steps S] [--build DIR] [--no-build] [--out DIR]
 #
 # Full run (default, ~8-12 min on a quiet 2-core machine): 3 rounds; in each round, for each
 # thread count, every program runs once as its own process: the MLP for 2 whole epochs, the CNN
@@ -12,11 +15,20 @@
 # The order of the programs rotates from round to round. --quick: 2 rounds, MLP 150 steps, CNN 40
 # steps (~2-3 min). Epoch times are pooled medians; see bench/summarize.py.
 #
+# Second order (after the epochs; --second-order "" skips it, --models "" runs only it): for each
+# of --so-rounds alternations (default 7, --quick 3), second_order_bench (tapegrad) and
+# torch_second_order (libtorch) each run once per benchmark as their own process, in an order that
+# alternates from round to round: 10 warm-up steps, then --so-steps timed steps (default 200,
+# --quick 50); each process reports its median step time, the table the median over the processes.
+#
 # Thread settings (each peer at its best; two thread pools on two cores fight):
 #   tapegrad   --threads N (OPENBLAS_NUM_THREADS=N, OMP_NUM_THREADS=N)
 #   libtorch   1 thread: set_num_threads(1), OPENBLAS_NUM_THREADS=1
 #              2 threads: MLP set_num_threads(1) + OPENBLAS_NUM_THREADS=2; CNN set_num_threads(2) + OPENBLAS_NUM_THREADS=1
 #   numpy      OPENBLAS_NUM_THREADS=N
+#   second order, 2 threads: tapegrad --threads 2; libtorch set_num_threads(1), OPENBLAS_NUM_THREADS=2;
+#              each once as is and once with sleeping threads (OMP_WAIT_POLICY=passive, and for
+#              libtorch OPENBLAS_THREAD_TIMEOUT=4)
 # Installs what is missing with scripts/setup.sh --bench (libtorch-dev for the libtorch peer,
 # libdnnl-dev for dnnl_sgemm in the floor, libbenchmark-dev), unless --no-build; builds into
 # build-bench/ (Release, -DTAPEGRAD_BUILD_BENCH=ON). The MNIST idx files go to data/mnist.
@@ -26,16 +38,20 @@ cd "$root"
 
 args="$*"
 rounds=3 epochs=2 mlp_steps=0 cnn_steps=150 threads_list="1 2" models="mlp cnn" infer_reps=3 gemm_reps=15
+so_benches="wgan hvp" so_rounds=7 so_steps=200
 build="$root/build-bench" do_build=1 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) rounds=2 mlp_steps=150 cnn_steps=40 infer_reps=2 gemm_reps=7 ;;
+    --quick) rounds=2 mlp_steps=150 cnn_steps=40 infer_reps=2 gemm_reps=7 so_rounds=3 so_steps=50 ;;
     --rounds) rounds=$2; shift ;;
     --epochs) epochs=$2; shift ;;
     --mlp-steps) mlp_steps=$2; shift ;;
     --cnn-steps) cnn_steps=$2; shift ;;
     --threads) threads_list=$2; shift ;;
     --models) models=$2; shift ;;
+    --second-order) so_benches=$2; shift ;;
+    --so-rounds) so_rounds=$2; shift ;;
+    --so-steps) so_steps=$2; shift ;;
     --build) build=$2; shift ;;
     --no-build) do_build=0 ;;
     --out) out=$2; shift ;;
@@ -54,14 +70,14 @@ if [ "$do_build" = 1 ]; then
   only_bench=()
   [ -f "$build/CMakeCache.txt" ] || only_bench=(-DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF)
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON ${only_bench[@]+"${only_bench[@]}"} >/dev/null
-  targets="epoch_bench gemm_floor"
-  cmake --build "$build" --target help | grep '^torch_mlp_cnn:' >/dev/null && targets="$targets torch_mlp_cnn"
+  targets="epoch_bench gemm_floor second_order_bench"
+  cmake --build "$build" --target help | grep '^torch_mlp_cnn:' >/dev/null && targets="$targets torch_mlp_cnn torch_second_order"
   cmake --build "$build" -j 2 --target $targets >/dev/null
 fi
 bin="$build/bench"
 have_torch=0
 [ -x "$bin/torch_mlp_cnn" ] && have_torch=1
-[ "$have_torch" = 1 ] || echo "bench_peers: no $bin/torch_mlp_cnn (libtorch-dev missing?): libtorch columns stay empty" >&2
+[ "$have_torch" = 1 ] || [ -z "${models// /}" ] || echo "bench_peers: no $bin/torch_mlp_cnn (libtorch-dev missing?): libtorch columns stay empty" >&2
 
 out=${out:-$(mktemp -d /tmp/bench_peers.XXXXXX)}
 mkdir -p "$out"
@@ -69,7 +85,7 @@ results="$out/results.jsonl" log="$out/log.txt"
 : >"$results"
 : >"$log"
 orders="$out/orders.bin"
-"$bin/epoch_bench" --write-orders "$orders" --epochs "$epochs" --data "$data" >>"$log"
+[ -z "${models// /}" ] || "$bin/epoch_bench" --write-orders "$orders" --epochs "$epochs" --data "$data" >>"$log"
 
 # run NAME THREADS SETTINGS COMMAND...: runs one measured process and keeps its RESULT lines,
 # each tagged with the thread count of the comparison and the settings it ran with.
@@ -93,7 +109,9 @@ steps_of() { if [ "$1" = mlp ]; then echo "$mlp_steps"; else echo "$cnn_steps"; 
 start=$(date +%s)
 echo "bench_peers: $rounds rounds, threads {$threads_list}, models {$models}, $epochs epochs per run" \
      "(MLP steps ${mlp_steps/#0/all}, CNN steps ${cnn_steps/#0/all}); log in $log" >&2
-for ((r = 0; r < rounds; ++r)); do
+epoch_rounds=$rounds
+[ -n "${models// /}" ] || epoch_rounds=0
+for ((r = 0; r < epoch_rounds; ++r)); do
   echo "round $((r + 1))/$rounds" >&2
   for t in $threads_list; do
     run "gemm_floor t=$t" "$t" "OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t" \
@@ -127,11 +145,51 @@ for ((r = 0; r < rounds; ++r)); do
     done
   done
 done
+
+# Second order at 2 threads. libtorch runs its products through OpenBLAS (2 threads) with a
+# 1-thread intra-op pool, its fastest setting here for these small MLPs (as for the MLP epoch; two
+# OpenMP threads with the default wait policy are many times slower on a loaded machine).
+# Each runs twice: with the default wait policies (idle threads spin between parallel regions) and
+# with threads that sleep at once (tapegrad: OMP_WAIT_POLICY=passive; libtorch: also
+# OPENBLAS_THREAD_TIMEOUT=4 for OpenBLAS's own threads), which matters when other processes
+# share the cores.
+if [ -n "$so_benches" ]; then
+  have_torch_so=0
+  [ -x "$bin/torch_second_order" ] && have_torch_so=1
+  [ "$have_torch_so" = 1 ] || echo "bench_peers: no $bin/torch_second_order: second-order libtorch columns stay empty" >&2
+  echo "bench_peers: second order {$so_benches}: $so_rounds alternations of $so_steps timed steps per process" >&2
+  for ((r = 0; r < so_rounds; ++r)); do
+    echo "second-order round $((r + 1))/$so_rounds" >&2
+    for b in $so_benches; do
+      jobs=(tapegrad tapegrad-passive)
+      [ "$have_torch_so" = 1 ] && jobs+=(libtorch libtorch-passive)
+      n=${#jobs[@]}
+      for ((j = 0; j < n; ++j)); do
+        case "${jobs[$(((j + r) % n))]}" in
+          tapegrad)
+            run "tapegrad $b t=2" 2 "--threads 2" env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 \
+              "$bin/second_order_bench" --bench "$b" --threads 2 --steps "$so_steps" ;;
+          tapegrad-passive)
+            run "tapegrad $b t=2 passive" 2 "--threads 2, OMP_WAIT_POLICY=passive" env OPENBLAS_NUM_THREADS=2 \
+              OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive "$bin/second_order_bench" --bench "$b" --threads 2 --steps "$so_steps" ;;
+          libtorch)
+            run "libtorch $b t=2" 2 "set_num_threads(1) OPENBLAS_NUM_THREADS=2" env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=1 \
+              "$bin/torch_second_order" --bench "$b" --threads 1 --steps "$so_steps" ;;
+          libtorch-passive)
+            run "libtorch $b t=2 passive" 2 "set_num_threads(1) OPENBLAS_NUM_THREADS=2, OPENBLAS_THREAD_TIMEOUT=4 OMP_WAIT_POLICY=passive" \
+              env OPENBLAS_NUM_THREADS=2 OPENBLAS_THREAD_TIMEOUT=4 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive \
+              "$bin/torch_second_order" --bench "$b" --threads 1 --steps "$so_steps" ;;
+        esac
+      done
+    done
+  done
+fi
 elapsed=$(($(date +%s) - start))
 
 {
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%Y-%m-%d)"
-  echo "Command: scripts/bench_peers.sh $args ($rounds rounds, $epochs epochs per run; ${elapsed} s)"
+  echo "Command: scripts/bench_peers.sh $args ($rounds rounds, $epochs epochs per run; second order {$so_benches}:" \
+       "$so_rounds alternations, $so_steps steps; ${elapsed} s)"
   echo
   /usr/bin/python3 bench/summarize.py "$results"
 } | tee "$out/summary.md"
