@@ -6,6 +6,7 @@
 #include "conv.hpp"
 #include "conv_relu_pool.hpp"
 #include "dropout.hpp"
+#include "indexing.hpp"
 #include "linalg.hpp"
 #include "loss.hpp"
 #include "pool.hpp"
