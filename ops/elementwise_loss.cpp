@@ -39,7 +39,8 @@ Gradients<T> difference_gradients(const Variable<T>& gd, const Variable<T>& pred
                       target.requires_grad() ? detail::sum_to(-gd, target.shape()) : Variable<T>()};
 }
 
-constexpr double bce_epsilon = 1e-12;  // PyTorch's floor under p (1 - p) in the gradient
+// PyTorch's floor under p (1 - p) in the gradient: 1e-12 as a float, which it is in PyTorch's kernel.
+constexpr double bce_epsilon = static_cast<double>(1e-12f);
 
 // binary_cross_entropy's gradient with respect to the probabilities, g (p - t) / max(p (1 - p), eps) / N
 // (g 0-d). Linear in g; its other derivatives are written with tapegrad functions, the one in p with
