@@ -7,6 +7,7 @@
 #include "conv.hpp"
 #include "conv_transpose.hpp"
 #include "dropout.hpp"
+#include "embedding.hpp"
 #include "flatten.hpp"
 #include "fuse.hpp"
 #include "identity.hpp"
