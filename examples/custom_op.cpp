@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   std::printf("%s\n", second_good.report.c_str());
 
   std::printf("Second derivatives of softplus (record_op's Tensor form, first-order only):\n");
-  tg::GradcheckResult second_bad = tg::gradgradcheck([](const auto& in) { return softplus(in[0]); }, {x});
+  tg::GradcheckResult second_bad = tg::gradgradcheck([](const auto& in) { return ::softplus(in[0]); }, {x});
   std::printf("%s\n", second_bad.report.c_str());
 
   return good.ok && !bad.ok && second_good.ok && !second_bad.ok ? 0 : 1;
