@@ -10,7 +10,7 @@ set -euo pipefail
 extra=()
 for arg in "$@"; do
   case "$arg" in
-    --bench) extra+=(libbenchmark-dev libtorch-dev libdnnl-dev) ;;  # Google Benchmark, the libtorch peer, oneDNN
+    --bench) extra+=(libbenchmark-dev libtorch-dev libdnnl-dev time) ;;  # Google Benchmark, the libtorch peer, oneDNN, /usr/bin/time (bench_ab.sh)
     --fuzz) extra+=(clang libclang-rt-14-dev) ;;
     --fixtures) extra+=(python3-torch) ;;  # python3-numpy is always installed
     *) extra+=("$arg") ;;
