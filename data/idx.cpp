@@ -293,13 +293,14 @@ IdxFile read_idx(const std::string& path, IdxKind expected) {
   return parse_idx(src, path, expected);
 }
 
-namespace detail {
-
-IdxFile read_idx_memory(const std::uint8_t* data, std::size_t size, const std::string& name, IdxKind expected) {
-  Source src(name, data, size);
-  return parse_idx(src, name, expected);
-}
-
-}  // namespace detail
 
 }  // namespace tg::data
+
+namespace tg::detail {
+
+data::IdxFile read_idx_memory(const std::uint8_t* data, std::size_t size, const std::string& name, data::IdxKind expected) {
+  data::Source src(name, data, size);
+  return data::parse_idx(src, name, expected);
+}
+
+}  // namespace tg::detail

@@ -8,9 +8,9 @@
 
 #include "../idx.hpp"
 
-namespace tg::data::detail {
+namespace tg::detail {
 
-IdxFile read_idx_memory(const std::uint8_t* data, std::size_t size, const std::string& name,
-                        IdxKind expected = IdxKind::any);
+data::IdxFile read_idx_memory(const std::uint8_t* data, std::size_t size, const std::string& name,
+                              data::IdxKind expected = data::IdxKind::any);
 
-}  // namespace tg::data::detail
+}  // namespace tg::detail

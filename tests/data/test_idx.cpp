@@ -209,14 +209,14 @@ TEST_CASE("read_idx from memory gives what the same bytes give from a file") {
   tg::test::write_gz(dir.file("good.gz"), images_file());
   const std::vector<std::uint8_t> gz = tg::test::read_all(dir.file("good.gz"));
   const std::vector<std::uint8_t> raw = images_file();
-  CHECK(detail::read_idx_memory(raw.data(), raw.size(), "raw", IdxKind::images).bytes == kPixels);
-  IdxFile inflated = detail::read_idx_memory(gz.data(), gz.size(), "gz", IdxKind::images);
+  CHECK(tg::detail::read_idx_memory(raw.data(), raw.size(), "raw", IdxKind::images).bytes == kPixels);
+  IdxFile inflated = tg::detail::read_idx_memory(gz.data(), gz.size(), "gz", IdxKind::images);
   CHECK(inflated.gzip);
   CHECK(inflated.bytes == kPixels);
   // A cut stream and a short raw buffer fail with the file's messages, naming the buffer.
   std::string msg = message_of<std::invalid_argument>(
-      [&] { detail::read_idx_memory(gz.data(), gz.size() / 2, "cut buffer", IdxKind::images); });
+      [&] { tg::detail::read_idx_memory(gz.data(), gz.size() / 2, "cut buffer", IdxKind::images); });
   CHECK_THAT(msg, Contains("read_idx: cut buffer") && Contains("truncated"));
-  msg = message_of<std::invalid_argument>([&] { detail::read_idx_memory(raw.data(), 30, "short", IdxKind::images); });
+  msg = message_of<std::invalid_argument>([&] { tg::detail::read_idx_memory(raw.data(), 30, "short", IdxKind::images); });
   CHECK_THAT(msg, Contains("read_idx: short") && Contains("holds 14 after its 16-byte header (truncated)"));
 }

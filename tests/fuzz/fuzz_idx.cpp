@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The last byte, if any, also picks the expected kind, so every check_magic branch is reached.
   const tg::data::IdxKind kind = size == 0 ? tg::data::IdxKind::any : static_cast<tg::data::IdxKind>(data[size - 1] % 3);
   try {
-    tg::data::IdxFile idx = tg::data::detail::read_idx_memory(data, size, "fuzz", kind);
+    tg::data::IdxFile idx = tg::detail::read_idx_memory(data, size, "fuzz", kind);
     std::size_t product = idx.dims.empty() ? 0 : 1;
     for (std::size_t d : idx.dims) product *= d;
     if (idx.bytes.size() != product) __builtin_trap();  // a success must hold exactly what it claims

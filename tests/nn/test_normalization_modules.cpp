@@ -94,7 +94,7 @@ TEST_CASE("BatchNorm: PyTorch's parameter and buffer names, shapes and initial v
   CHECK(plain.describe() == "BatchNorm1d(4, affine=false, track_running_stats=false)");
 }
 
-TEST_CASE("BatchNorm1d: (N, C) and (N, C, L) inputs; train and eval; batch statistics when not tracking",
+TEST_CASE("BatchNorm1d: (N, C) and (N, C, L) inputs, train and eval, batch statistics when not tracking",
           "[normalization]") {
   Generator gen(4);
   for (const Shape& shape : {Shape{6, 3}, Shape{2, 3, 4}}) {

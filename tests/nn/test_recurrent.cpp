@@ -192,7 +192,7 @@ TEST_CASE("LSTM and GRU parameters have PyTorch's names, shapes and initial rang
   CHECK((c1.parameters()[3].value() == c2.parameters()[3].value()));
 }
 
-TEST_CASE("Recurrent modules describe themselves like PyTorch's repr; summary lists them", "[recurrent]") {
+TEST_CASE("Recurrent modules describe themselves like PyTorch's repr, and summary lists them", "[recurrent]") {
   CHECK(nn::LSTM(28, 128, 1, true, true).describe() == "LSTM(28, 128, batch_first=True)");
   CHECK(nn::GRU(10, 20).describe() == "GRU(10, 20)");
   CHECK(nn::LSTM(10, 20, 2, false, true, 0.5, true).describe() ==
@@ -312,7 +312,7 @@ TEST_CASE("Recurrent modules reject bad inputs, states and options, naming the m
         "GRUCell: hidden_size must be positive, got 0");
 }
 
-TEST_CASE("GRU on an unbatched sequence equals the batch of one; LSTM round-trips through save and load",
+TEST_CASE("GRU on an unbatched sequence equals the batch of one, and LSTM round-trips through save and load",
           "[recurrent]") {
   nn::GRU<double> gru(3, 3, 2, true, false, 0, true);
   fill(gru);

@@ -2,6 +2,11 @@
 // Its values and gradients against torch.nn.TransformerEncoderLayer are in test_torch_fixtures.cpp.
 #include "test_util.hpp"
 
+#include <limits>
+#include <map>
+
+#include <xtensor/xview.hpp>
+
 using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
@@ -42,7 +47,9 @@ TEST_CASE("TransformerEncoderLayer: PyTorch's children, parameter names and shap
                                                {"norm2.weight", {8}},
                                                {"norm2.bias", {8}}});
   CHECK_THAT(layer.describe(), Contains("TransformerEncoderLayer") && Contains("d_model=8") && Contains("nhead=2"));
-  CHECK_THAT(nn::summary(layer), Contains("self_attn") && Contains("norm2"));
+  // 4*8*8 + 4*8 (attention) + 8*16 + 16 + 16*8 + 8 (feed-forward) + 4*8 (two LayerNorms) = 600
+  CHECK_THAT(nn::summary(layer, Shape{2, 3, 8}), Contains("TransformerEncoderLayer(d_model=8") && Contains("(2, 3, 8)") &&
+                                                     Contains("Total params: 600"));
 }
 
 TEST_CASE("TransformerEncoderLayer: gradcheck and gradgradcheck, post-norm and pre-norm, relu and gelu", "[transformer]") {
