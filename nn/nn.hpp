@@ -11,6 +11,7 @@
 #include "init.hpp"
 #include "linear.hpp"
 #include "module.hpp"
+#include "normalization.hpp"
 #include "pool.hpp"
 #include "sequential.hpp"
 #include "serialize.hpp"

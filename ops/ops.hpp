@@ -8,6 +8,7 @@
 #include "dropout.hpp"
 #include "linalg.hpp"
 #include "loss.hpp"
+#include "normalization.hpp"
 #include "pool.hpp"
 #include "reduce.hpp"
 #include "shape.hpp"
