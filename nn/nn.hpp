@@ -13,6 +13,7 @@
 #include "module.hpp"
 #include "normalization.hpp"
 #include "pool.hpp"
+#include "recurrent.hpp"
 #include "sequential.hpp"
 #include "serialize.hpp"
 #include "summary.hpp"
