@@ -3,6 +3,7 @@
 
 #include "activation.hpp"
 #include "adaptive_pool.hpp"
+#include "attention.hpp"
 #include "conv.hpp"
 #include "conv_transpose.hpp"
 #include "dropout.hpp"

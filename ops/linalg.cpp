@@ -7,6 +7,7 @@
 #include "../core/detail/parallel.hpp"
 #include "../core/errors.hpp"
 #include "detail/autograd.hpp"
+#include "detail/batched_gemm.hpp"
 #include "detail/broadcast.hpp"
 #include "detail/gemm.hpp"
 #include "detail/linalg_backward.hpp"
@@ -27,6 +28,26 @@ std::size_t rows_of(const Shape& s) {
 template <class T>
 Variable<T> as_shape(Variable<T> v, const Shape& shape) {
   return v.shape() == shape ? v : reshape(v, shape);
+}
+
+// The batch dimensions of a stack of matrices: all but the last two.
+Shape batch_of(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
+
+// The batch dimensions of a product, broadcast like NumPy's; throws naming `name` and both operands.
+Shape broadcast_batch(const char* name, const Shape& as, const Shape& bs) {
+  const Shape a = batch_of(as), b = batch_of(bs);
+  const std::size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (std::size_t i = 0; i < n; ++i) {  // aligned from the last batch dimension
+    const std::size_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const std::size_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da != db && da != 1 && db != 1) {
+      fail(name, "batch dimensions {} and {} do not broadcast: {} x {}", format_shape(a), format_shape(b),
+           format_shape(as), format_shape(bs));
+    }
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
 }
 
 }  // namespace
@@ -66,15 +87,75 @@ Variable<T> mm(const char* name, const Variable<T>& a, const Variable<T>& b, boo
                    });
 }
 
+template <class T>
+Variable<T> batched_mm(const char* name, const Variable<T>& a, const Variable<T>& b, bool ta, bool tb, T alpha) {
+  const Shape as = a.shape(), bs = b.shape();
+  if (as.size() < 2 || bs.size() < 2) {
+    fail(name, "expects stacks of matrices (at least 2-D), got {} x {}", format_shape(as), format_shape(bs));
+  }
+  const std::size_t a_rows = as[as.size() - 2], a_cols = as.back(), b_rows = bs[bs.size() - 2], b_cols = bs.back();
+  const std::size_t M = ta ? a_cols : a_rows, K = ta ? a_rows : a_cols;
+  const std::size_t N = tb ? b_rows : b_cols, Kb = tb ? b_cols : b_rows;
+  if (K != Kb) fail(name, "inner dimensions differ: {} x {}", format_shape(as), format_shape(bs));
+  const Shape batch = broadcast_batch(name, as, bs);
+  Shape out_shape = batch;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
+  detail::checked_count(name, out_shape);
+  Tensor<T> y = Tensor<T>::from_shape(out_shape);
+  batched_gemm<T>(ta, tb, M, N, K, alpha, a.value().data(), batch_offsets(batch, batch_of(as), a_rows * a_cols), a_cols,
+                  b.value().data(), batch_offsets(batch, batch_of(bs), b_rows * b_cols), b_cols, y.data());
+  return record<T>(name, std::move(y), {a, b}, saves_inputs({0, 1}),
+                   [a, b, ta, tb, alpha](Variable<T> g, const Variable<T>&) {
+                     const char* op = "matmul_backward";
+                     Gradients<T> grads(2);
+                     if (a.requires_grad()) {  // d op(A) = alpha G · op(B)ᵀ, summed where A was broadcast
+                       grads[0] = sum_to(ta ? batched_mm(op, b, g, tb, true, alpha) : batched_mm(op, g, b, false, !tb, alpha),
+                                         a.shape());
+                     }
+                     if (b.requires_grad()) {  // d op(B) = alpha op(A)ᵀ · G
+                       grads[1] = sum_to(tb ? batched_mm(op, g, a, true, ta, alpha) : batched_mm(op, a, g, !ta, false, alpha),
+                                         b.shape());
+                     }
+                     return grads;
+                   });
+}
+
 }  // namespace detail
 
 template <class T>
 Variable<T> matmul(const Variable<T>& a, const Variable<T>& b) {
   const Shape as = a.shape(), bs = b.shape();
-  if (as.size() != 2 || bs.size() != 2) {
-    fail("matmul", "expects two 2-D matrices, got {} x {}", format_shape(as), format_shape(bs));
+  if (as.empty() || bs.empty()) {
+    fail("matmul", "both operands need at least one dimension, got {} x {}", format_shape(as), format_shape(bs));
   }
-  return detail::mm<T>("matmul", a, b, false, false);
+  const std::size_t b_inner = bs.size() == 1 ? bs[0] : bs[bs.size() - 2];
+  if (as.back() != b_inner) fail("matmul", "inner dimensions differ: {} x {}", format_shape(as), format_shape(bs));
+  if (bs.size() == 1) {  // b is a column: (..., M, K) · (K,) -> (..., M), and a dot product when a is 1-D
+    const Shape out_shape(as.begin(), as.end() - 1);
+    return as_shape(detail::mm<T>("matmul", a, b, false, true), out_shape);
+  }
+  if (bs.size() == 2) {  // a's rows merged into one GEMM (a 1-D a is one row, and the result (N,))
+    return detail::mm<T>("matmul", a, b, false, false);
+  }
+  if (as.size() == 1) {  // a row against a stack of matrices; the row's dimension is removed again
+    Variable<T> y = detail::batched_mm<T>("matmul", reshape(a, {1, as[0]}), b, false, false);
+    Shape out_shape = y.shape();
+    out_shape.erase(out_shape.end() - 2);
+    return reshape(y, out_shape);
+  }
+  return detail::batched_mm<T>("matmul", a, b, false, false);
+}
+
+template <class T>
+Variable<T> bmm(const Variable<T>& a, const Variable<T>& b) {
+  const Shape as = a.shape(), bs = b.shape();
+  if (as.size() != 3 || bs.size() != 3) {
+    fail("bmm", "expects two 3-D tensors (batch, rows, columns), got {} x {}", format_shape(as), format_shape(bs));
+  }
+  if (as[0] != bs[0]) fail("bmm", "batch sizes differ ({} vs {}): {} x {}", as[0], bs[0], format_shape(as), format_shape(bs));
+  if (as[2] != bs[1]) fail("bmm", "inner dimensions differ: {} x {}", format_shape(as), format_shape(bs));
+  return detail::batched_mm<T>("bmm", a, b, false, false);
 }
 
 template <class T>
@@ -120,7 +201,9 @@ Variable<T> linear(const Variable<T>& x, const Variable<T>& w, const Variable<T>
 #define TG_FUNCTIONS(T)                                                                    \
   template Variable<T> matmul(const Variable<T>&, const Variable<T>&);                     \
   template Variable<T> linear(const Variable<T>&, const Variable<T>&, const Variable<T>&); \
-  template Variable<T> detail::mm(const char*, const Variable<T>&, const Variable<T>&, bool, bool);
+  template Variable<T> bmm(const Variable<T>&, const Variable<T>&);                        \
+  template Variable<T> detail::mm(const char*, const Variable<T>&, const Variable<T>&, bool, bool); \
+  template Variable<T> detail::batched_mm(const char*, const Variable<T>&, const Variable<T>&, bool, bool, T);
 TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 
 }  // namespace tg

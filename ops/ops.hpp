@@ -3,6 +3,7 @@
 
 #include "activation.hpp"
 #include "arithmetic.hpp"
+#include "attention.hpp"
 #include "conv.hpp"
 #include "conv_relu_pool.hpp"
 #include "dropout.hpp"

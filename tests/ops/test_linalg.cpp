@@ -78,14 +78,13 @@ TEST_CASE("matmul: gradients by hand only for the inputs that require them") {
   test::require_close(b.grad(), Tensor<double>{{9, 9}, {12, 12}});
 }
 
-TEST_CASE("matmul: rejects mismatched and non-2-D inputs naming both shapes") {
+TEST_CASE("matmul: rejects mismatched and 0-D inputs naming both shapes") {
+  // Other ranks are torch.matmul's (tests/ops/test_matmul_nd.cpp).
   Variable<double> a(xt::zeros<double>({3, 4})), b(xt::zeros<double>({5, 2}));
   CHECK(message_of<std::invalid_argument>([&] { matmul(a, b); }) == "matmul: inner dimensions differ: (3, 4) x (5, 2)");
-  Variable<double> c(xt::zeros<double>({3, 4, 5})), v(xt::zeros<double>({4}));
-  std::string msg = message_of<std::invalid_argument>([&] { matmul(c, b); });
-  CHECK_THAT(msg, Contains("matmul") && Contains("2-D") && Contains("(3, 4, 5)") && Contains("(5, 2)"));
-  msg = message_of<std::invalid_argument>([&] { matmul(a, v); });
-  CHECK_THAT(msg, Contains("matmul") && Contains("2-D") && Contains("(3, 4)") && Contains("(4,)"));
+  Variable<double> s(xt::zeros<double>(Shape{}));
+  std::string msg = message_of<std::invalid_argument>([&] { matmul(s, b); });
+  CHECK_THAT(msg, Contains("matmul") && Contains("()") && Contains("(5, 2)"));
 }
 
 TEST_CASE("linear: hand-computed x·wᵀ + b with and without bias") {
