@@ -9,6 +9,7 @@
 #include "dropout.hpp"
 #include "flatten.hpp"
 #include "fuse.hpp"
+#include "identity.hpp"
 #include "init.hpp"
 #include "linear.hpp"
 #include "module.hpp"
@@ -17,4 +18,5 @@
 #include "recurrent.hpp"
 #include "sequential.hpp"
 #include "serialize.hpp"
+#include "smooth_activation.hpp"
 #include "summary.hpp"

@@ -1,6 +1,8 @@
 #include "reduce.hpp"
 
+#include <algorithm>
 #include <memory>
+#include <string>
 
 #include "../core/detail/instantiate.hpp"
 #include "detail/autograd.hpp"
@@ -111,8 +113,9 @@ Variable<T> sum_or_mean(const char* name, const Variable<T>& a, const Axes& axes
   return reduce<T>(a, std::move(r));
 }
 
-// Where max took each value from: the input viewed as (outer, n, inner).
+// Where max (or min) took each value from: the input viewed as (outer, n, inner).
 struct ArgMax {
+  const char* name;  // "max" or "min", for the names of the recorded ops
   Shape in_shape, out_shape;
   std::size_t outer, n, inner;
   std::vector<std::size_t> index;  // outer * inner positions along the axis
@@ -127,7 +130,7 @@ template <class T>
 Variable<T> scatter_max(const Variable<T>& g, std::shared_ptr<const ArgMax> m) {
   Tensor<T> out = xt::zeros<T>(m->in_shape);
   detail::max_middle_backward(g.value().data(), m->index.data(), out.data(), m->outer, m->n, m->inner);
-  return detail::record<T>("max_backward", std::move(out), {g}, detail::saves_nothing(),
+  return detail::record<T>(std::string(m->name) + "_backward", std::move(out), {g}, detail::saves_nothing(),
                            [m](Variable<T> u, const Variable<T>&) { return detail::single(gather_max(u, m)); });
 }
 
@@ -135,7 +138,7 @@ template <class T>
 Variable<T> gather_max(const Variable<T>& u, std::shared_ptr<const ArgMax> m) {
   Tensor<T> out = Tensor<T>::from_shape(m->out_shape);
   detail::gather_middle(u.value().data(), m->index.data(), out.data(), m->outer, m->n, m->inner);
-  return detail::record<T>("max_backward_backward", std::move(out), {u}, detail::saves_nothing(),
+  return detail::record<T>(std::string(m->name) + "_backward_backward", std::move(out), {u}, detail::saves_nothing(),
                            [m](Variable<T> v, const Variable<T>&) { return detail::single(scatter_max(v, m)); });
 }
 
@@ -161,19 +164,24 @@ Variable<T> mean(const Variable<T>& a, const Axes& axes, bool keepdim) {
   return sum_or_mean<T>("mean", a, axes, keepdim, true);
 }
 
+namespace {
+
+// The maximum (largest) or minimum along an axis, with the gradient to the first extremal element
+// (the index torch.max(dim) / torch.min(dim) return).
 template <class T>
-Variable<T> max(const Variable<T>& a, int axis_in, bool keepdim) {
+Variable<T> extremum(const char* name, const Variable<T>& a, int axis_in, bool keepdim, bool largest) {
   const Shape shape = a.shape();
-  const std::size_t axis = detail::checked_axis("max", axis_in, shape);
-  if (shape.empty()) {  // a 0-d tensor is its own maximum
-    return detail::record<T>("max", a.value(), {a}, detail::saves_nothing(),
+  const std::size_t axis = detail::checked_axis(name, axis_in, shape);
+  if (shape.empty()) {  // a 0-d tensor is its own extremum
+    return detail::record<T>(name, a.value(), {a}, detail::saves_nothing(),
                              [](Variable<T> g, const Variable<T>&) { return detail::single(g); });
   }
   if (shape[axis] == 0) {
-    fail("max", "cannot take the maximum over axis {} of a tensor of shape {}: that axis is empty", axis_in,
-         format_shape(shape));
+    fail(name, "cannot take the {} over axis {} of a tensor of shape {}: that axis is empty",
+         largest ? "maximum" : "minimum", axis_in, format_shape(shape));
   }
   auto m = std::make_shared<ArgMax>();
+  m->name = name;
   m->in_shape = shape;
   m->out_shape = reduced_shape(shape, {axis}, keepdim);
   m->outer = product(shape, 0, axis);
@@ -181,11 +189,45 @@ Variable<T> max(const Variable<T>& a, int axis_in, bool keepdim) {
   m->inner = product(shape, axis + 1, shape.size());
   m->index.resize(m->outer * m->inner);
   Tensor<T> out = Tensor<T>::from_shape(m->out_shape);
-  detail::max_middle(a.value().data(), out.data(), m->index.data(), m->outer, m->n, m->inner);
-  return detail::record<T>("max", std::move(out), {a}, detail::saves_nothing(),
+  if (largest) {
+    detail::max_middle(a.value().data(), out.data(), m->index.data(), m->outer, m->n, m->inner);
+  } else {
+    detail::min_middle(a.value().data(), out.data(), m->index.data(), m->outer, m->n, m->inner);
+  }
+  return detail::record<T>(name, std::move(out), {a}, detail::saves_nothing(),
                            [m = std::shared_ptr<const ArgMax>(std::move(m))](Variable<T> g, const Variable<T>&) {
                              return detail::single(scatter_max(g, m));
                            });
+}
+
+}  // namespace
+
+template <class T>
+Variable<T> max(const Variable<T>& a, int axis, bool keepdim) {
+  return extremum("max", a, axis, keepdim, true);
+}
+
+template <class T>
+Variable<T> min(const Variable<T>& a, int axis, bool keepdim) {
+  return extremum("min", a, axis, keepdim, false);
+}
+
+template <class T>
+Indices argmax(const Variable<T>& a, int axis_in) {
+  const Shape shape = a.shape();
+  const std::size_t axis = detail::checked_axis("argmax", axis_in, shape);
+  if (shape.empty()) return Indices(std::int64_t{0});  // a 0-d tensor: its only element
+  if (shape[axis] == 0) {
+    fail("argmax", "cannot take the argmax over axis {} of a tensor of shape {}: that axis is empty", axis_in,
+         format_shape(shape));
+  }
+  const std::size_t outer = product(shape, 0, axis), n = shape[axis], inner = product(shape, axis + 1, shape.size());
+  Tensor<T> best = Tensor<T>::from_shape({outer * inner});
+  std::vector<std::size_t> index(outer * inner);
+  detail::max_middle(a.value().data(), best.data(), index.data(), outer, n, inner);
+  Indices out = Indices::from_shape(reduced_shape(shape, {axis}, false));
+  std::copy(index.begin(), index.end(), out.begin());
+  return out;
 }
 
 namespace detail {
@@ -213,6 +255,8 @@ Variable<T> sum_to(const Variable<T>& g, const Shape& shape) {
   template Variable<T> mean(const Variable<T>&);                    \
   template Variable<T> mean(const Variable<T>&, const Axes&, bool); \
   template Variable<T> max(const Variable<T>&, int, bool);          \
+  template Variable<T> min(const Variable<T>&, int, bool);          \
+  template Indices argmax(const Variable<T>&, int);                 \
   template Variable<T> detail::sum_to(const Variable<T>&, const Shape&);
 TG_FOR_EACH_TYPE(TG_FUNCTIONS)
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 namespace tg::detail {
 
@@ -29,8 +31,12 @@ void sum_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size
   }
 }
 
-template <class T>
-void max_middle(const T* in, T* out, std::size_t* index, std::size_t outer, std::size_t n, std::size_t inner) {
+namespace {
+
+// The first extremum along the middle dimension: the largest (Largest) or the smallest. The first
+// NaN counts as the extremum and then stays, as in PyTorch.
+template <bool Largest, class T>
+void extremum_middle(const T* in, T* out, std::size_t* index, std::size_t outer, std::size_t n, std::size_t inner) {
   for (std::size_t o = 0; o < outer; ++o) {
     const T* base = in + o * n * inner;
     T* best = out + o * inner;
@@ -41,13 +47,54 @@ void max_middle(const T* in, T* out, std::size_t* index, std::size_t outer, std:
       const T* row = base + k * inner;
       for (std::size_t i = 0; i < inner; ++i) {
         const T v = row[i];
-        // Strictly greater keeps the first maximum; the first NaN wins and then stays.
-        if (v > best[i] || (std::isnan(v) && !std::isnan(best[i]))) {
+        // Strictly better keeps the first extremum.
+        const bool better = Largest ? v > best[i] : v < best[i];
+        if (better || (std::isnan(v) && !std::isnan(best[i]))) {
           best[i] = v;
           at[i] = k;
         }
       }
     }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void max_middle(const T* in, T* out, std::size_t* index, std::size_t outer, std::size_t n, std::size_t inner) {
+  extremum_middle<true>(in, out, index, outer, n, inner);
+}
+
+template <class T>
+void min_middle(const T* in, T* out, std::size_t* index, std::size_t outer, std::size_t n, std::size_t inner) {
+  extremum_middle<false>(in, out, index, outer, n, inner);
+}
+
+template <class T>
+void logsumexp_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner) {
+  std::vector<T> shift(inner);
+  std::vector<double> acc(inner);
+  for (std::size_t o = 0; o < outer; ++o) {
+    const T* base = in + o * n * inner;
+    // The maximum is subtracted before exp so nothing overflows; an infinite one (all -inf, or
+    // some +inf) is replaced by 0, which gives -inf and +inf as PyTorch does. NaN stays NaN.
+    std::fill(shift.begin(), shift.end(), -std::numeric_limits<T>::infinity());
+    for (std::size_t k = 0; k < n; ++k) {
+      const T* row = base + k * inner;
+      for (std::size_t i = 0; i < inner; ++i) {
+        if (row[i] > shift[i] || std::isnan(row[i])) shift[i] = row[i];
+      }
+    }
+    for (T& m : shift) {
+      if (std::isinf(m)) m = T(0);
+    }
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (std::size_t k = 0; k < n; ++k) {
+      const T* row = base + k * inner;
+      for (std::size_t i = 0; i < inner; ++i) acc[i] += static_cast<double>(std::exp(row[i] - shift[i]));
+    }
+    T* dst = out + o * inner;
+    for (std::size_t i = 0; i < inner; ++i) dst[i] = static_cast<T>(std::log(acc[i])) + shift[i];
   }
 }
 
@@ -122,6 +169,8 @@ void expand_scaled(const T* in, const Shape& in_shape, T* out, const Shape& out_
 #define TG_FUNCTIONS(T)                                                                                    \
   template void sum_middle<T>(const T*, T*, std::size_t, std::size_t, std::size_t);                         \
   template void max_middle<T>(const T*, T*, std::size_t*, std::size_t, std::size_t, std::size_t);           \
+  template void min_middle<T>(const T*, T*, std::size_t*, std::size_t, std::size_t, std::size_t);           \
+  template void logsumexp_middle<T>(const T*, T*, std::size_t, std::size_t, std::size_t);                    \
   template void max_middle_backward<T>(const T*, const std::size_t*, T*, std::size_t, std::size_t, std::size_t); \
   template void gather_middle<T>(const T*, const std::size_t*, T*, std::size_t, std::size_t, std::size_t);  \
   template void expand_scaled<T>(const T*, const Shape&, T*, const Shape&, T);

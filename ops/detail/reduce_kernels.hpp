@@ -18,6 +18,14 @@ void sum_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size
 template <class T>
 void max_middle(const T* in, T* out, std::size_t* index, std::size_t outer, std::size_t n, std::size_t inner);
 
+// The same for the minimum: index[o, i] = the first k reaching it (a NaN counts as the minimum).
+template <class T>
+void min_middle(const T* in, T* out, std::size_t* index, std::size_t outer, std::size_t n, std::size_t inner);
+
+// out[o, i] = log(sum over k of exp(in[o, k, i])), computed stably (the maximum subtracted first).
+template <class T>
+void logsumexp_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner);
+
 // out (zeroed by the caller, shape (outer, n, inner)) receives grad[o, i] at k = index[o, i].
 template <class T>
 void max_middle_backward(const T* grad, const std::size_t* index, T* out, std::size_t outer, std::size_t n,
