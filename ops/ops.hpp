@@ -8,6 +8,7 @@
 #include "conv_relu_pool.hpp"
 #include "dropout.hpp"
 #include "elementwise.hpp"
+#include "indexing.hpp"
 #include "linalg.hpp"
 #include "loss.hpp"
 #include "normalization.hpp"
