@@ -1,12 +1,15 @@
-// The two networks every benchmark measures, the examples' own (examples/mnist_models.hpp), with
-// the optimisers the peers use (bench/peers/).
+// The networks the benchmarks measure, the examples' own (examples/mnist_models.hpp and
+// examples/models_13.hpp), with the optimisers and batch sizes the peers use (bench/peers/).
 #pragma once
 
 #include <tapegrad/tapegrad.hpp>
 
 #include "mnist_models.hpp"
+#include "models_13.hpp"
 
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 namespace bench {
 
@@ -24,6 +27,38 @@ inline std::unique_ptr<tg::optim::Optimizer<float>> make_optimizer(bool cnn, tg:
   o.lr = 0.01;
   o.momentum = 0.9;
   return std::make_unique<tg::optim::SGD<float>>(model.parameters(), o);
+}
+
+// The models by name, as epoch_bench's --model takes them: "mlp", "cnn" (above), "lstm",
+// "transformer", "resnet" (examples/models_13.hpp; the ResNet trains on Fashion-MNIST).
+inline bool is_model(const std::string& name) {
+  return name == "mlp" || name == "cnn" || name == "lstm" || name == "transformer" || name == "resnet";
+}
+
+inline std::shared_ptr<tg::nn::Module<float>> make_model(const std::string& name) {
+  if (name == "mlp") return make_mlp();
+  if (name == "cnn") return make_cnn();
+  if (name == "lstm") return example::make_mnist_lstm();
+  if (name == "transformer") return example::make_mnist_transformer();
+  if (name == "resnet") return example::make_fashion_resnet();
+  throw std::invalid_argument("bench::make_model: unknown model '" + name + "'");
+}
+
+// Images per training step: the examples' batch sizes.
+inline std::size_t batch_size(const std::string& name) {
+  if (name == "lstm") return example::kMnistLstmBatch;
+  if (name == "transformer") return example::kMnistTransformerBatch;
+  if (name == "resnet") return example::kFashionResnetBatch;
+  return 128;
+}
+
+// The MLP: SGD lr 0.01 momentum 0.9; the others Adam at their example's learning rate
+// (constant here: the examples' cosine schedule changes it only between epochs).
+inline std::unique_ptr<tg::optim::Optimizer<float>> make_optimizer(const std::string& name, tg::nn::Module<float>& model) {
+  if (name == "mlp" || name == "cnn") return make_optimizer(name == "cnn", model);
+  tg::optim::AdamOptions o;
+  o.lr = name == "lstm" ? example::kMnistLstmLr : name == "transformer" ? example::kMnistTransformerLr : example::kFashionResnetLr;
+  return std::make_unique<tg::optim::Adam<float>>(model.parameters(), o);
 }
 
 // One training step: forward, fused cross-entropy, backward, update. Returns the loss.

@@ -4,11 +4,11 @@
   bench/summarize.py RESULTS_FILE
 
 Every line of RESULTS_FILE is one JSON object: a run of epoch_bench (framework tapegrad),
-torch_mlp_cnn (libtorch), numpy_mlp.py (numpy), a GEMM measurement of gemm_floor (kind gemm) or
+torch_mlp_cnn or torch_models_13 (libtorch), numpy_mlp.py (numpy), a GEMM measurement of gemm_floor (kind gemm) or
 a run of second_order_bench / torch_second_order (kind second_order: ms per step, the median over
 one process's timed steps; the table gives the median over the processes).
 Epoch times are pooled over all runs of a (framework, model, threads) and their median is
-reported; inference time and peak RSS are medians over the runs. GEMM throughputs are medians
+reported; inference time, CPU time per epoch and peak RSS are medians over the runs. GEMM throughputs are medians
 over the runs of gemm_floor; a model's floor is the sum over its GEMMs of FLOPs per epoch / the
 fastest (library, layout) median throughput for that GEMM.
 """
@@ -17,7 +17,13 @@ import json
 import statistics
 import sys
 
-STEPS_PER_EPOCH = 60000 / 128
+TRAIN_IMAGES = 60000
+MODELS = ("mlp", "cnn", "lstm", "transformer", "resnet")
+LABELS = {"mlp": "MLP", "cnn": "CNN", "lstm": "LSTM", "transformer": "Transformer", "resnet": "ResNet"}
+
+
+def steps_per_epoch(result):
+    return TRAIN_IMAGES / result.get("batch", 128)
 
 
 def fmt(x, digits=3):
@@ -51,7 +57,7 @@ def main(path):
                 runs[(r["framework"], r["model"], r["bench_threads"])].append(r)
 
     def stat(framework, model, threads, key):
-        rs = runs.get((framework, model, threads))
+        rs = [r for r in runs.get((framework, model, threads), []) if key in r]
         if not rs:
             return None
         if key == "epoch_s":
@@ -71,16 +77,17 @@ def main(path):
         for lib, g in med.items():
             key = (threads, model, gemm)
             if key not in best or g > best[key][0]:
-                best[key] = (g, lib, layout, r0["flops_step"])
+                best[key] = (g, lib, layout, r0["flops_step"] * steps_per_epoch(r0))
     floors = collections.defaultdict(float)
     floors_openblas = collections.defaultdict(float)
     gflop = collections.defaultdict(float)
-    for (threads, model, gemm), (g, lib, layout, flops) in best.items():
-        floors[(threads, model)] += flops * STEPS_PER_EPOCH / (g * 1e9)
-        gflop[(threads, model)] += flops * STEPS_PER_EPOCH / 1e9
+    # gemm_floor's GFLOP/s are per run of a GEMM; flops_step counts all its runs in a step
+    for (threads, model, gemm), (g, lib, layout, flops_epoch) in best.items():
+        floors[(threads, model)] += flops_epoch / (g * 1e9)
+        gflop[(threads, model)] += flops_epoch / 1e9
         ob = max(med.get("openblas", 0) for (m, gm, lo, r0, med) in gemm_rows[threads] if m == model and gm == gemm)
         if ob > 0:
-            floors_openblas[(threads, model)] += flops * STEPS_PER_EPOCH / (ob * 1e9)
+            floors_openblas[(threads, model)] += flops_epoch / (ob * 1e9)
 
     thread_counts = sorted({k[2] for k in runs})
     if runs or gemm_rows:
@@ -136,24 +143,27 @@ def print_second_order(second_order):
 def print_epoch_tables(runs, stat, thread_counts, floors, gemm_rows, libs, best, gemm_order, gflop, floors_openblas):
     print("| model | threads | tapegrad s/epoch | libtorch s/epoch | numpy s/epoch | tapegrad / libtorch "
           "| inference s tapegrad / libtorch | ratio | training peak RSS MiB tapegrad / libtorch | ratio "
-          "| peak RSS with inference MiB | GEMM floor s/epoch | tapegrad / floor |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for model in ("mlp", "cnn"):
+          "| peak RSS with inference MiB | GEMM floor s/epoch | tapegrad / floor "
+          "| CPU s/epoch tapegrad / libtorch | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for model in MODELS:
         for t in thread_counts:
             tg_e, th_e = stat("tapegrad", model, t, "epoch_s"), stat("libtorch", model, t, "epoch_s")
             np_e = stat("numpy", model, t, "epoch_s")
             tg_i, th_i = stat("tapegrad", model, t, "infer_s"), stat("libtorch", model, t, "infer_s")
             tg_m, th_m = stat("tapegrad", model, t, "train_rss_mib"), stat("libtorch", model, t, "train_rss_mib")
             tg_a, th_a = stat("tapegrad", model, t, "rss_mib"), stat("libtorch", model, t, "rss_mib")
+            tg_c, th_c = stat("tapegrad", model, t, "epoch_cpu_s"), stat("libtorch", model, t, "epoch_cpu_s")
             floor = floors.get((t, model))
             if tg_e is None and th_e is None:
                 continue
-            print(f"| {model.upper()} | {t} | {fmt(tg_e)} | {fmt(th_e)} | {fmt(np_e)} | {fmt(ratio(tg_e, th_e), 2)} "
+            print(f"| {LABELS[model]} | {t} | {fmt(tg_e)} | {fmt(th_e)} | {fmt(np_e)} | {fmt(ratio(tg_e, th_e), 2)} "
                   f"| {fmt(tg_i, 4)} / {fmt(th_i, 4)} | {fmt(ratio(tg_i, th_i), 2)} "
                   f"| {fmt(tg_m, 0)} / {fmt(th_m, 0)} | {fmt(ratio(tg_m, th_m), 2)} | {fmt(tg_a, 0)} / {fmt(th_a, 0)} "
-                  f"| {fmt(floor)} | {fmt(ratio(tg_e, floor), 2)} |")
+                  f"| {fmt(floor)} | {fmt(ratio(tg_e, floor), 2)} | {fmt(tg_c)} / {fmt(th_c)} | {fmt(ratio(tg_c, th_c), 2)} |")
     print()
-    settings = sorted({(r["framework"], r["model"], r["bench_threads"], r.get("settings", ""))
+    settings = sorted({(r["framework"], r["model"], r["bench_threads"],
+                        r.get("settings", "") + (f"; batch {r['batch']}, {r['dataset']}" if "batch" in r else ""))
                        for rs in runs.values() for r in rs})
     runs_count = {k: (len(v), sum(len(r["epoch_s"]) for r in v), v[0].get("steps")) for k, v in runs.items()}
     print("Runs (processes x timed epochs each; steps per timed epoch, scaled to 60000 images), settings, "
@@ -172,14 +182,15 @@ def print_epoch_tables(runs, stat, thread_counts, floors, gemm_rows, libs, best,
         print("| model | GEMM | layout | M x N x K (calls) | MFLOP/step | " + " | ".join(libs) + " |")
         print("|---|---|---|---|---|" + "---|" * len(libs))
         for model, gemm, layout, r0, med in sorted(gemm_rows[t], key=lambda x: (gemm_order[(x[0], x[1])], x[2])):
-            dims = f"{r0['M']}x{r0['N']}x{r0['K']}{' tA' if r0['ta'] else ''}{' tB' if r0['tb'] else ''} ({r0['calls']})"
+            times = f" x{r0['times']}" if r0.get("times", 1) > 1 else ""
+            dims = f"{r0['M']}x{r0['N']}x{r0['K']}{' tA' if r0['ta'] else ''}{' tB' if r0['tb'] else ''} ({r0['calls']}){times}"
             b = best[(t, model, gemm)]
             cells = [fmt(med.get(lib), 1) + ("*" if (lib, layout) == (b[1], b[2]) else "") for lib in libs]
             print(f"| {model} | {gemm} | {layout} | {dims} | {r0['flops_step'] / 1e6:.2f} | " + " | ".join(cells) + " |")
         print()
-        for model in ("mlp", "cnn"):
+        for model in MODELS:
             if (t, model) in floors:
-                print(f"- {model.upper()} at {t} thread(s): {gflop[(t, model)]:.1f} GFLOP of GEMM per epoch; floor "
+                print(f"- {LABELS[model]} at {t} thread(s): {gflop[(t, model)]:.1f} GFLOP of GEMM per epoch; floor "
                       f"{floors[(t, model)]:.3f} s/epoch with the fastest library and layout per GEMM, "
                       f"{floors_openblas[(t, model)]:.3f} s with OpenBLAS alone")
         print()

@@ -57,6 +57,25 @@ inline std::string data_folder(const Config& config) {
   return config.data;
 }
 
+inline tg::data::MNIST load_split(const Config& config, tg::data::Split split) {
+  const auto kind = config.dataset == "fashion" ? tg::data::MnistKind::fashion : tg::data::MnistKind::mnist;
+  return tg::data::MNIST(data_folder(config), split, kind);
+}
+
+// SGD (momentum 0.9, Nesterov) or Adam over the model's parameters, at config.lr.
+inline std::unique_ptr<tg::optim::Optimizer<float>> make_optimizer(tg::nn::Module<float>& model, const Config& config) {
+  if (config.optimizer == "sgd") {
+    tg::optim::SGDOptions o;
+    o.lr = config.lr;
+    o.momentum = 0.9;
+    o.nesterov = true;
+    return std::make_unique<tg::optim::SGD<float>>(model.parameters(), o);
+  }
+  tg::optim::AdamOptions o;
+  o.lr = config.lr;
+  return std::make_unique<tg::optim::Adam<float>>(model.parameters(), o);
+}
+
 struct EpochMetrics {
   int epoch;
   double train_loss, train_accuracy, test_accuracy, seconds, lr;
@@ -138,24 +157,11 @@ inline void write_metrics(const std::string& path, const std::string& model_name
 // accuracy and the seconds, and at the end `test accuracy: NN.NN%`.
 inline int train(tg::nn::Module<float>& model, const std::string& model_name, const Config& config) {
   tg::set_num_threads(config.threads);
-  const std::string folder = data_folder(config);
-  const auto kind = config.dataset == "fashion" ? tg::data::MnistKind::fashion : tg::data::MnistKind::mnist;
-  const tg::data::MNIST train_set(folder, tg::data::Split::train, kind);
-  const tg::data::MNIST test_set(folder, tg::data::Split::test, kind);
+  const tg::data::MNIST train_set = load_split(config, tg::data::Split::train);
+  const tg::data::MNIST test_set = load_split(config, tg::data::Split::test);
   tg::data::DataLoader<float> loader(train_set, config.batch_size, /*shuffle=*/true, config.seed);
 
-  std::unique_ptr<tg::optim::Optimizer<float>> optimizer;
-  if (config.optimizer == "sgd") {
-    tg::optim::SGDOptions o;
-    o.lr = config.lr;
-    o.momentum = 0.9;
-    o.nesterov = true;
-    optimizer = std::make_unique<tg::optim::SGD<float>>(model.parameters(), o);
-  } else {
-    tg::optim::AdamOptions o;
-    o.lr = config.lr;
-    optimizer = std::make_unique<tg::optim::Adam<float>>(model.parameters(), o);
-  }
+  std::unique_ptr<tg::optim::Optimizer<float>> optimizer = make_optimizer(model, config);
   tg::optim::CosineAnnealingLR schedule(*optimizer, static_cast<std::size_t>(config.epochs));
 
   std::printf("%s on %s (%zu training, %zu test images), %s lr %g, batch %zu, %d threads\n", model_name.c_str(),
