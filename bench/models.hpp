@@ -1,11 +1,11 @@
 // The networks the benchmarks measure, the examples' own (examples/mnist_models.hpp and
-// examples/models_13.hpp), with the optimisers and batch sizes the peers use (bench/peers/).
+// examples/layer_models.hpp), with the optimisers and batch sizes the peers use (bench/peers/).
 #pragma once
 
 #include <tapegrad/tapegrad.hpp>
 
 #include "mnist_models.hpp"
-#include "models_13.hpp"
+#include "layer_models.hpp"
 
 #include <memory>
 #include <stdexcept>
@@ -30,7 +30,7 @@ inline std::unique_ptr<tg::optim::Optimizer<float>> make_optimizer(bool cnn, tg:
 }
 
 // The models by name, as epoch_bench's --model takes them: "mlp", "cnn" (above), "lstm",
-// "transformer", "resnet" (examples/models_13.hpp; the ResNet trains on Fashion-MNIST).
+// "transformer", "resnet" (examples/layer_models.hpp; the ResNet trains on Fashion-MNIST).
 inline bool is_model(const std::string& name) {
   return name == "mlp" || name == "cnn" || name == "lstm" || name == "transformer" || name == "resnet";
 }

@@ -4,7 +4,7 @@
   bench/summarize.py RESULTS_FILE
 
 Every line of RESULTS_FILE is one JSON object: a run of epoch_bench (framework tapegrad),
-torch_mlp_cnn or torch_models_13 (libtorch), numpy_mlp.py (numpy), a GEMM measurement of gemm_floor (kind gemm) or
+torch_mlp_cnn or torch_layer_models (libtorch), numpy_mlp.py (numpy), a GEMM measurement of gemm_floor (kind gemm) or
 a run of second_order_bench / torch_second_order (kind second_order: ms per step, the median over
 one process's timed steps; the table gives the median over the processes).
 Epoch times are pooled over all runs of a (framework, model, threads) and their median is

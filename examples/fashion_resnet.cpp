@@ -1,10 +1,10 @@
 // A small residual network on Fashion-MNIST: a convolution stem, then residual blocks of two
 // 3x3 Conv-BatchNorm layers whose input is added back (through a strided 1x1 Conv-BatchNorm
 // where the block halves the size or widens the channels), global average pooling and a linear
-// classifier. The model is example::make_fashion_resnet (models_13.hpp), which
+// classifier. The model is example::make_fashion_resnet (layer_models.hpp), which
 // bench/epoch_bench.cpp times too. Run with --help for the options.
 #include "mnist_training.hpp"
-#include "models_13.hpp"
+#include "layer_models.hpp"
 
 int main(int argc, char** argv) {
   example::Config defaults;

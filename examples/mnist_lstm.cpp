@@ -1,9 +1,9 @@
 // An LSTM reads each MNIST digit as a sequence of 28 rows of 28 pixels, top to bottom; its hidden
 // state after the last row goes through one linear layer to the 10 classes. The model is
-// example::RowLSTM (models_13.hpp), which bench/epoch_bench.cpp times too.
+// example::RowLSTM (layer_models.hpp), which bench/epoch_bench.cpp times too.
 // Run with --help for the options.
 #include "mnist_training.hpp"
-#include "models_13.hpp"
+#include "layer_models.hpp"
 
 int main(int argc, char** argv) {
   example::Config defaults;

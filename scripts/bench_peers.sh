@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peer comparison: tapegrad against libtorch (C++ frontend) and numpy on the MNIST MLP
 # and CNN, and against libtorch on the MNIST row LSTM, the MNIST patch transformer and the
-# Fashion-MNIST ResNet (examples/models_13.hpp), at 1 and 2 threads, plus the GEMM floor of each model; then tapegrad against libtorch
+# Fashion-MNIST ResNet (examples/layer_models.hpp), at 1 and 2 threads, plus the GEMM floor of each model; then tapegrad against libtorch
 # on two second-order workloads at 2 threads: a WGAN-GP critic step and a Hessian-vector
 # product of the MLP's loss. Prints Markdown tables.
 #
@@ -90,7 +90,7 @@ if [ "$do_build" = 1 ]; then
   [ -f "$build/CMakeCache.txt" ] || only_bench=(-DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF)
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON ${only_bench[@]+"${only_bench[@]}"} >/dev/null
   targets="epoch_bench gemm_floor second_order_bench"
-  cmake --build "$build" --target help | grep '^torch_mlp_cnn:' >/dev/null && targets="$targets torch_mlp_cnn torch_models_13 torch_second_order"
+  cmake --build "$build" --target help | grep '^torch_mlp_cnn:' >/dev/null && targets="$targets torch_mlp_cnn torch_layer_models torch_second_order"
   cmake --build "$build" -j 2 --target $targets >/dev/null
 fi
 bin="$build/bench"
@@ -131,7 +131,7 @@ steps_of() {
   esac
 }
 # the libtorch program of a model
-torch_bin() { case "$1" in mlp | cnn) echo "$bin/torch_mlp_cnn" ;; *) echo "$bin/torch_models_13" ;; esac; }
+torch_bin() { case "$1" in mlp | cnn) echo "$bin/torch_mlp_cnn" ;; *) echo "$bin/torch_layer_models" ;; esac; }
 # --passive: threads sleep when idle (tapegrad's OpenMP pool; libtorch's OpenMP pool and OpenBLAS's threads)
 wait_env=() torch_wait_env=() wait_note=""
 if [ "$passive" = 1 ]; then

@@ -1,9 +1,9 @@
 // The libtorch peer of `epoch_bench --model lstm|transformer|resnet`: the models of
-// examples/models_13.hpp written with libtorch's C++ frontend (Debian's libtorch-dev 1.13), with
+// examples/layer_models.hpp written with libtorch's C++ frontend (Debian's libtorch-dev 1.13), with
 // the same shapes, batch sizes, optimisers (Adam at the examples' rates), sample order and
 // measurements. Parameter initialisation is libtorch's own.
 //
-//   build/bench/torch_models_13 --model lstm|transformer|resnet [--threads N] [--epochs K] [--steps S]
+//   build/bench/torch_layer_models --model lstm|transformer|resnet [--threads N] [--epochs K] [--steps S]
 //                               [--warmup W] [--data DIR] [--fashion-data DIR] [--orders FILE]
 //                               [--infer-reps R]
 //
@@ -56,7 +56,7 @@ struct Options {
 
 [[noreturn]] void usage(const std::string& message) {
   std::fprintf(stderr,
-               "torch_models_13: %s\nusage: torch_models_13 --model lstm|transformer|resnet [--threads N] [--epochs K] "
+               "torch_layer_models: %s\nusage: torch_layer_models --model lstm|transformer|resnet [--threads N] [--epochs K] "
                "[--steps S] [--warmup W] [--data DIR] [--fashion-data DIR] [--orders FILE] [--infer-reps R]\n",
                message.c_str());
   std::exit(2);
@@ -359,6 +359,6 @@ int main(int argc, char** argv) try {
               median(infer_seconds), train_rss, rss, accuracy, last_loss);
   return 0;
 } catch (const std::exception& e) {
-  std::fprintf(stderr, "torch_models_13: %s\n", e.what());
+  std::fprintf(stderr, "torch_layer_models: %s\n", e.what());
   return 1;
 }
