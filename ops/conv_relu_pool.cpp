@@ -41,6 +41,19 @@ TG_KERNEL_INLINE void relu_in_place_kernel(T* y, std::size_t n) {
 TG_AVX512_CLONES void relu_in_place(float* y, std::size_t n) { relu_in_place_kernel(y, n); }
 TG_AVX512_CLONES void relu_in_place(double* y, std::size_t n) { relu_in_place_kernel(y, n); }
 
+// Marks the windows whose maximum is <= 0 with choice 4: the ReLU passes them no gradient. The
+// restrict pointers let the loop vectorise (a uint8_t store may otherwise alias anything).
+template <class T>
+TG_KERNEL_INLINE void mark_relu_cut_kernel(const T* __restrict pooled, std::size_t n, std::uint8_t* __restrict choice) {
+  for (std::size_t i = 0; i < n; ++i) choice[i] = pooled[i] <= T(0) ? std::uint8_t(4) : choice[i];
+}
+TG_AVX512_CLONES void mark_relu_cut(const float* pooled, std::size_t n, std::uint8_t* choice) {
+  mark_relu_cut_kernel(pooled, n, choice);
+}
+TG_AVX512_CLONES void mark_relu_cut(const double* pooled, std::size_t n, std::uint8_t* choice) {
+  mark_relu_cut_kernel(pooled, n, choice);
+}
+
 // The first-order backward, image by image: each image's convolution output gradient is built in
 // the thread's buffer from the window choices, never for the whole batch.
 template <class T>
@@ -102,9 +115,7 @@ Variable<T> conv2d_relu_max_pool2d(const Variable<T>& x, const Variable<T>& w, c
         T* yn = yp + n * pooled;
         std::uint8_t* cn = choice ? choice + n * pooled : nullptr;
         detail::max_pool_2x2_forward(activation, pg, yn, cn);
-        if (cn) {
-          for (std::size_t i = 0; i < pooled; ++i) cn[i] = yn[i] <= T(0) ? std::uint8_t(4) : cn[i];
-        }
+        if (cn) mark_relu_cut(yn, pooled, cn);
       });
   if (!m) return detail::record<T>("conv2d_relu_max_pool2d", std::move(y), {x, w, b}, detail::saves_nothing(), nullptr);
 
