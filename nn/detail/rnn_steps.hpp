@@ -4,11 +4,16 @@
 // The steps work on the last axis only: the multi-layer modules pass (1, N, F) or (N, 1, F)
 // slices of the sequence, so that no per-step reshape is needed, the cells pass (N, F).
 //
+// An LSTM step is three taped ops: the concat [x_t, h], ONE gate GEMM with [W_ih | W_hh] (4H wide,
+// K = F + H) and the fused pointwise cell (tg::lstm_cell_pointwise: the activations, c' and h' in
+// one pass, its backward two small kernels per output). The fourteen ops and twelve GEMMs per
+// step of four per-gate linears, sigmoids, tanhs and products cost more in taping, allocation and
+// gradient accumulation than in arithmetic (an MNIST row LSTM spent a fifth of its time in GEMMs).
+//
 // Why no projection of the whole input sequence in one GEMM (as PyTorch does): a tapegrad op has
 // one output, so cutting a projected (L, N, G·H) sequence into steps takes L slices, and each
-// slice's gradient is a tensor of the whole sequence's size: O(L²) work in backward. Instead each
-// gate of a step is one GEMM on [x_t, h] with that gate's rows of [W_ih | W_hh] (the same FLOPs,
-// K = F + H), and gate tensors are never split.
+// slice's gradient is a tensor of the whole sequence's size: O(L²) work in backward. The joined
+// GEMM has the same FLOPs; only the weight gradient is summed per step instead of once.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +25,7 @@
 #include "../../ops/activation.hpp"
 #include "../../ops/arithmetic.hpp"
 #include "../../ops/linalg.hpp"
+#include "../../ops/recurrent.hpp"
 #include "../../ops/shape.hpp"
 
 namespace tg::nn::detail {
@@ -30,39 +36,29 @@ Variable<T> join_features(const std::vector<Variable<T>>& pieces) {
   return pieces.size() == 1 ? pieces.front() : concat(pieces, -1);
 }
 
-// The LSTM's weights per gate (i, f, g, o): rows of [W_ih | W_hh] (H, F + H) and of b_ih + b_hh
-// (H), cut once per call so that a step needs no split of its gates (a split's backward
-// zero-fills the whole gate tensor once per piece).
+// The LSTM's weights as one GEMM operand: [W_ih | W_hh] (4H, F + H) and b_ih + b_hh (4H), joined
+// once per call (their gradients are cut back once per backward).
 template <class T>
 struct LSTMGates {
-  std::vector<Variable<T>> weights, biases;  // biases empty without bias
+  Variable<T> weight, bias;  // bias undefined without bias
 };
 
 template <class T>
 LSTMGates<T> lstm_gates(const Variable<T>& weight_ih, const Variable<T>& weight_hh, const Variable<T>& bias_ih,
-                        const Variable<T>& bias_hh, std::size_t hidden) {
+                        const Variable<T>& bias_hh) {
   LSTMGates<T> gates;
-  gates.weights = split(concat({weight_ih, weight_hh}, 1), hidden, 0);
-  if (bias_ih.defined()) gates.biases = split(bias_ih + bias_hh, hidden, 0);
+  gates.weight = concat({weight_ih, weight_hh}, 1);
+  if (bias_ih.defined()) gates.bias = bias_ih + bias_hh;
   return gates;
 }
 
-// One LSTM step on the step's input pieces and h joined, [x, h]: each gate is one GEMM with its
-// rows of [W_ih | W_hh]. An undefined c is zeros (the first step from a zero state skips f * c).
+// One LSTM step on the step's input pieces and h joined, [x, h]: the four gates are one GEMM
+// (N = 4H, K = F + H), the rest one fused pointwise op. An undefined c is zeros.
 template <class T>
 std::pair<Variable<T>, Variable<T>> lstm_step(std::vector<Variable<T>> inputs, const Variable<T>& h,
                                               const Variable<T>& c, const LSTMGates<T>& gates) {
   inputs.push_back(h);
-  const Variable<T> joined = concat(inputs, -1);
-  auto gate = [&](std::size_t k) {
-    return linear(joined, gates.weights[k], gates.biases.empty() ? Variable<T>() : gates.biases[k]);
-  };
-  const Variable<T> in_gate = sigmoid(gate(0));
-  const Variable<T> forget_gate = sigmoid(gate(1));
-  const Variable<T> candidate = tanh(gate(2));
-  const Variable<T> out_gate = sigmoid(gate(3));
-  const Variable<T> new_c = c.defined() ? forget_gate * c + in_gate * candidate : in_gate * candidate;
-  return {out_gate * tanh(new_c), new_c};
+  return lstm_cell_pointwise(linear(concat(inputs, -1), gates.weight, gates.bias), c);
 }
 
 // The GRU's weights per gate, cut once per call. r and z read [x, h] with their rows of
