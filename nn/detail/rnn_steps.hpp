@@ -61,12 +61,13 @@ std::pair<Variable<T>, Variable<T>> lstm_step(std::vector<Variable<T>> inputs, c
   return lstm_cell_pointwise(linear(concat(inputs, -1), gates.weight, gates.bias), c);
 }
 
-// The GRU's weights per gate, cut once per call. r and z read [x, h] with their rows of
-// [W_ih | W_hh] and b_ih + b_hh; n keeps its input and hidden parts apart (r scales the hidden one).
+// The GRU's weights, joined once per call. r and z read [x, h] with their rows of [W_ih | W_hh]
+// and b_ih + b_hh, as one 2H-wide GEMM; n keeps its input and hidden parts apart (r scales the
+// hidden one).
 template <class T>
 struct GRUGates {
-  Variable<T> reset_weight, update_weight, input_weight, hidden_weight;  // (H, F + H) twice, (H, F), (H, H)
-  Variable<T> reset_bias, update_bias, input_bias, hidden_bias;          // undefined without bias
+  Variable<T> reset_update_weight, input_weight, hidden_weight;  // (2H, F + H), (H, F), (H, H)
+  Variable<T> reset_update_bias, input_bias, hidden_bias;        // undefined without bias
 };
 
 template <class T>
@@ -74,16 +75,11 @@ GRUGates<T> gru_gates(const Variable<T>& weight_ih, const Variable<T>& weight_hh
                       const Variable<T>& bias_hh, std::size_t hidden) {
   const auto rz_end = static_cast<std::int64_t>(2 * hidden), n_end = static_cast<std::int64_t>(3 * hidden);
   GRUGates<T> gates;
-  const std::vector<Variable<T>> rz_weights =
-      split(concat({slice(weight_ih, 0, 0, rz_end), slice(weight_hh, 0, 0, rz_end)}, 1), hidden, 0);
-  gates.reset_weight = rz_weights[0];
-  gates.update_weight = rz_weights[1];
+  gates.reset_update_weight = concat({slice(weight_ih, 0, 0, rz_end), slice(weight_hh, 0, 0, rz_end)}, 1);
   gates.input_weight = slice(weight_ih, 0, rz_end, n_end);
   gates.hidden_weight = slice(weight_hh, 0, rz_end, n_end);
   if (bias_ih.defined()) {
-    const std::vector<Variable<T>> rz_biases = split(slice(bias_ih, 0, 0, rz_end) + slice(bias_hh, 0, 0, rz_end), hidden, 0);
-    gates.reset_bias = rz_biases[0];
-    gates.update_bias = rz_biases[1];
+    gates.reset_update_bias = slice(bias_ih, 0, 0, rz_end) + slice(bias_hh, 0, 0, rz_end);
     gates.input_bias = slice(bias_ih, 0, rz_end, n_end);
     gates.hidden_bias = slice(bias_hh, 0, rz_end, n_end);
   }
@@ -96,9 +92,10 @@ GRUGates<T> gru_gates(const Variable<T>& weight_ih, const Variable<T>& weight_hh
 template <class T>
 Variable<T> gru_step(const std::vector<Variable<T>>& inputs, const Variable<T>& h, const GRUGates<T>& gates) {
   const Variable<T> x = join_features(inputs);
-  const Variable<T> joined = concat({x, h}, -1);
-  const Variable<T> reset = sigmoid(linear(joined, gates.reset_weight, gates.reset_bias));
-  const Variable<T> update = sigmoid(linear(joined, gates.update_weight, gates.update_bias));
+  const auto hidden = static_cast<std::int64_t>(h.shape().back());
+  const Variable<T> reset_update =
+      sigmoid(linear(concat({x, h}, -1), gates.reset_update_weight, gates.reset_update_bias));
+  const Variable<T> reset = slice(reset_update, -1, 0, hidden), update = slice(reset_update, -1, hidden, 2 * hidden);
   const Variable<T> candidate = tanh(linear(x, gates.input_weight, gates.input_bias) +
                                      reset * linear(h, gates.hidden_weight, gates.hidden_bias));
   return candidate + update * (h - candidate);
