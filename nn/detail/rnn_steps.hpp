@@ -4,16 +4,23 @@
 // The steps work on the last axis only: the multi-layer modules pass (1, N, F) or (N, 1, F)
 // slices of the sequence, so that no per-step reshape is needed, the cells pass (N, F).
 //
-// An LSTM step is three taped ops: the concat [x_t, h], ONE gate GEMM with [W_ih | W_hh] (4H wide,
-// K = F + H) and the fused pointwise cell (tg::lstm_cell_pointwise: the activations, c' and h' in
-// one pass, its backward two small kernels per output). The fourteen ops and twelve GEMMs per
-// step of four per-gate linears, sigmoids, tanhs and products cost more in taping, allocation and
-// gradient accumulation than in arithmetic (an MNIST row LSTM spent a fifth of its time in GEMMs).
+// An LSTM step is three taped nodes plus the cell's two: the concat [x_t, h], ONE gate GEMM with
+// [W_ih | W_hh] (4H wide, K = F + H, joined once per forward) and the fused pointwise cell
+// (tg::lstm_cell_pointwise, ops/recurrent.hpp: activations, c' and h' in one pass; its backward
+// two small kernels per output, written as ops that have their own derivatives). The earlier
+// form, four per-gate linears, three sigmoids, two tanhs, products and sums (about 14 taped ops
+// and 12 GEMMs per step), spent more in taping, allocation and gradient accumulation than in
+// arithmetic. The GRU joins r and z the same way (one 2H-wide GEMM on [x, h], one sigmoid, cut in
+// two); n keeps its input and hidden products apart, since r scales only the hidden one.
 //
 // Why no projection of the whole input sequence in one GEMM (as PyTorch does): a tapegrad op has
 // one output, so cutting a projected (L, N, G·H) sequence into steps takes L slices, and each
-// slice's gradient is a tensor of the whole sequence's size: O(L²) work in backward. The joined
-// GEMM has the same FLOPs; only the weight gradient is summed per step instead of once.
+// slice's gradient is a tensor of the whole sequence's size: O(L²) work in backward. An O(L)
+// "unbind" would need the L pieces' backwards to hand their gradients to one assembling node,
+// i.e. state shared between nodes and an order of their backwards the engine does not promise.
+// The joined per-step GEMM has the same FLOPs; what it costs extra is the [x_t, h] copy and a
+// weight gradient summed per step instead of computed once (together about a tenth of an epoch
+// of the MNIST row LSTM, measured after these changes).
 #pragma once
 
 #include <cstddef>
