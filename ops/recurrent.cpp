@@ -183,7 +183,7 @@ std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates
   detail::lstm_state_forward(cache->act.data(), c.defined() ? c.value().data() : nullptr, rows, hidden,
                              c_value.data());
   detail::lstm_output_forward(cache->act.data(), c_value.data(), rows, hidden, cache->tanh_c.data(), h_value.data());
-  const CachePtr<T> shared = will_record<T>({gates, c}) ? CachePtr<T>(std::move(cache)) : CachePtr<T>();
+  const CachePtr<T> shared = std::move(cache);  // freed with the nodes, or at once when nothing records
 
   Variable<T> new_c = detail::record<T>(
       "lstm_cell_state", std::move(c_value), {gates, c}, detail::saves_inputs({0, 1}),

@@ -111,3 +111,19 @@ TEST_CASE("lstm_cell_pointwise rejects bad shapes, naming them", "[recurrent-ops
   CHECK(msg.find("expected (2, 2)") != std::string::npos);
   CHECK(msg.find("(2, 8)") != std::string::npos);
 }
+
+TEST_CASE("lstm_cell_pointwise: no graph under NoGradGuard, and an edited input stops its backward",
+          "[recurrent-ops]") {
+  Variable<double> gates(cell_gates<double>(), true), c(cell_state<double>(), true);
+  {
+    NoGradGuard no_grad;
+    auto [h, c2] = lstm_cell_pointwise(gates, c);
+    CHECK_FALSE(h.requires_grad());
+    CHECK_FALSE(c2.requires_grad());
+  }
+  auto [h, c2] = lstm_cell_pointwise(gates, c);
+  Variable<double> loss = sum(h);
+  gates.value()(0, 0) += 1.0;  // a write through the non-const value() bumps the version
+  std::string msg = message_of<std::logic_error>([&] { loss.backward(); });
+  CHECK(msg.find("lstm_cell") != std::string::npos);
+}
