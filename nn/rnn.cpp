@@ -144,7 +144,7 @@ RNNState<T> RNNBase<T>::run(const Pass& pass, bool reverse, const std::vector<st
   const std::size_t length = steps.size();
   if (kind_ == Kind::lstm) {
     const detail::LSTMGates<T> gates =
-        detail::lstm_gates(pass.weight_ih, pass.weight_hh, pass.bias_ih, pass.bias_hh, hidden_size_);
+        detail::lstm_gates(pass.weight_ih, pass.weight_hh, pass.bias_ih, pass.bias_hh);
     for (std::size_t s = 0; s < length; ++s) {
       const std::size_t t = reverse ? length - 1 - s : s;
       auto [h, c] = detail::lstm_step(steps[t], state.h, state.c, gates);

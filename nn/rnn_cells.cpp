@@ -87,7 +87,7 @@ RNNOutput<T> LSTMCell<T>::forward_with_state(const Variable<T>& input, const RNN
   bool unbatched = false;
   const RNNState<T> start = this->prepare(x, state, true, unbatched);
   const detail::LSTMGates<T> gates =
-      detail::lstm_gates(this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_, this->hidden_size_);
+      detail::lstm_gates(this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_);
   auto [h, c] = detail::lstm_step<T>({x}, start.h, start.c, gates);
   return this->finish(RNNState<T>{h, c}, unbatched);
 }

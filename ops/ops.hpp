@@ -15,5 +15,6 @@
 #include "pool.hpp"
 #include "reduce.hpp"
 #include "reduce_stats.hpp"
+#include "recurrent.hpp"
 #include "shape.hpp"
 #include "smooth_activation.hpp"

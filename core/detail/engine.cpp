@@ -5,6 +5,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include <xtensor/xnoalias.hpp>
+
 #include "../anomaly.hpp"
 #include "../errors.hpp"
 #include "../no_grad.hpp"
@@ -114,7 +116,7 @@ void accumulate(Variable<T>& slot, Variable<T>&& g, bool create_graph) {
   } else if (create_graph) {
     slot = add(slot, g);
   } else if (slot.impl().use_count() == 1 && slot.impl() != g.impl()) {
-    slot.impl()->value += g.impl()->value;
+    xt::noalias(slot.impl()->value) += g.impl()->value;  // distinct buffers: no temporary
   } else {
     slot = Variable<T>(Tensor<T>(slot.impl()->value + g.impl()->value));
   }
@@ -138,6 +140,8 @@ void accumulate_into_leaf(VariableImpl<T>& leaf, Variable<T>&& g, bool create_gr
     leaf.grad = g.impl();
   } else if (create_graph || leaf.grad->requires_grad) {
     leaf.grad = add(Variable<T>::from_impl(leaf.grad), g).impl();
+  } else if (leaf.grad != g.impl()) {
+    xt::noalias(leaf.grad->value) += g.impl()->value;  // distinct buffers: no temporary
   } else {
     leaf.grad->value += g.impl()->value;
   }

@@ -101,6 +101,13 @@ void split_middle(const T* in, const std::vector<T*>& parts, const std::vector<s
 template <class T>
 void take_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner, std::size_t start,
                  std::size_t count, std::size_t step) {
+  if (step == 1) {  // each outer index's positions are one run: one copy, not `count` (a last-axis slice has inner = 1)
+    for (std::size_t o = 0; o < outer; ++o) {
+      const T* src = in + (o * n + start) * inner;
+      std::copy(src, src + count * inner, out + o * count * inner);
+    }
+    return;
+  }
   for (std::size_t o = 0; o < outer; ++o) {
     for (std::size_t k = 0; k < count; ++k) {
       const T* src = in + (o * n + start + k * step) * inner;
@@ -112,6 +119,13 @@ void take_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::siz
 template <class T>
 void put_middle(const T* part, T* whole, std::size_t outer, std::size_t n, std::size_t inner, std::size_t start,
                 std::size_t count, std::size_t step) {
+  if (step == 1) {  // as in take_middle: one copy per outer index
+    for (std::size_t o = 0; o < outer; ++o) {
+      const T* src = part + o * count * inner;
+      std::copy(src, src + count * inner, whole + (o * n + start) * inner);
+    }
+    return;
+  }
   for (std::size_t o = 0; o < outer; ++o) {
     for (std::size_t k = 0; k < count; ++k) {
       const T* src = part + (o * count + k) * inner;

@@ -1,0 +1,211 @@
+#include "recurrent.hpp"
+
+#include <cstdint>
+#include <memory>
+
+#include "../core/detail/instantiate.hpp"
+#include "../core/errors.hpp"
+#include "activation.hpp"
+#include "arithmetic.hpp"
+#include "detail/autograd.hpp"
+#include "detail/lstm_cell_kernels.hpp"
+#include "shape.hpp"
+
+namespace tg {
+namespace {
+
+using detail::Gradients;
+
+// What the forward computed and the backward kernels reuse: the gates' activations (rows of 4H)
+// and tanh(c') (rows of H). Pure functions of the ops' saved inputs (whose versions the engine
+// checks), so the backward ops may read them instead of recomputing; their own derivatives are
+// written from the inputs alone.
+template <class T>
+struct CellCache {
+  Tensor<T> act, tanh_c;
+};
+template <class T>
+using CachePtr = std::shared_ptr<const CellCache<T>>;
+
+template <class T>
+Variable<T> zeros_variable(const Shape& shape) {
+  return Variable<T>(Tensor<T>(xt::zeros<T>(shape)));
+}
+
+// The four gates' activations as differentiable Variables (..., H) each: only the double
+// backward needs them.
+template <class T>
+struct GateValues {
+  Variable<T> i, f, g, o;
+};
+
+template <class T>
+GateValues<T> gate_values(const Variable<T>& gates) {
+  const auto hidden = static_cast<std::int64_t>(gates.shape().back() / 4);
+  auto part = [&](std::int64_t k) { return slice(gates, -1, k * hidden, (k + 1) * hidden); };
+  return {sigmoid(part(0)), sigmoid(part(1)), tanh(part(2)), sigmoid(part(3))};
+}
+
+// s' / s for s = sigmoid(x): s (1 - s); and t' for t = tanh(x): 1 - t².
+template <class T>
+Variable<T> sigmoid_slope(const Variable<T>& s) {
+  return s * (T(1) - s);
+}
+template <class T>
+Variable<T> tanh_slope(const Variable<T>& t) {
+  return T(1) - t * t;
+}
+
+template <class T>
+Variable<T> join_gates(const Variable<T>& i, const Variable<T>& f, const Variable<T>& g, const Variable<T>& o) {
+  return concat({i, f, g, o}, -1);
+}
+
+// The rows of a (..., width) tensor: the product of the leading extents.
+std::size_t rows_of(const Shape& shape) {
+  std::size_t n = 1;
+  for (std::size_t d = 0; d + 1 < shape.size(); ++d) n *= shape[d];
+  return n;
+}
+
+// The backward ops of the two forward nodes. Each is linear in its first argument (the incoming
+// gradient) and reads the cache; its own derivative is written with differentiable functions
+// from the inputs alone.
+
+// dgates of c' = f c + i g: [dc g i(1-i), dc c f(1-f), dc i (1-g²), 0].
+template <class T>
+Variable<T> lstm_state_gates_grad(const Variable<T>& dc, const Variable<T>& gates, const Variable<T>& c,
+                                  const CachePtr<T>& cache) {
+  const std::size_t hidden = gates.shape().back() / 4;
+  Tensor<T> out = Tensor<T>::from_shape(gates.shape());
+  detail::lstm_state_gates_backward(dc.value().data(), cache->act.data(), c.defined() ? c.value().data() : nullptr,
+                                    rows_of(gates.shape()), hidden, out.data());
+  return detail::record<T>(
+      "lstm_state_gates_grad", std::move(out), {dc, gates, c}, detail::saves_inputs({0, 1, 2}),
+      [dc, gates, c](Variable<T> u, const Variable<T>&) {
+        const GateValues<T> a = gate_values(gates);
+        const auto hidden = static_cast<std::int64_t>(gates.shape().back() / 4);
+        auto part = [&](std::int64_t k) { return slice(u, -1, k * hidden, (k + 1) * hidden); };
+        const Variable<T> ui = part(0), uf = part(1), ug = part(2);
+        const Variable<T> si = sigmoid_slope(a.i), sf = sigmoid_slope(a.f), tg = tanh_slope(a.g);
+        Variable<T> d_dc = ui * a.g * si + ug * a.i * tg;
+        Variable<T> d_f = zeros_variable<T>(dc.shape()), d_c;
+        if (c.defined()) {
+          d_dc = d_dc + uf * c * sf;
+          d_f = uf * dc * c * sf * (T(1) - T(2) * a.f);
+          d_c = uf * dc * sf;
+        }
+        const Variable<T> d_i = dc * si * (ui * a.g * (T(1) - T(2) * a.i) + ug * tg);
+        const Variable<T> d_g = dc * tg * (ui * si - ug * a.i * (T(2) * a.g));
+        return Gradients<T>{d_dc, join_gates(d_i, d_f, d_g, zeros_variable<T>(dc.shape())), d_c};
+      });
+}
+
+// dc of c' = f c: dc' f.
+template <class T>
+Variable<T> lstm_forget_grad(const Variable<T>& dc, const Variable<T>& gates, const CachePtr<T>& cache) {
+  const std::size_t hidden = gates.shape().back() / 4;
+  Tensor<T> out = Tensor<T>::from_shape(dc.shape());
+  detail::lstm_forget_backward(dc.value().data(), cache->act.data(), rows_of(gates.shape()), hidden,
+                               out.data());
+  return detail::record<T>("lstm_forget_grad", std::move(out), {dc, gates}, detail::saves_inputs({0, 1}),
+                           [dc, gates](Variable<T> u, const Variable<T>&) {
+                             const GateValues<T> a = gate_values(gates);
+                             const Variable<T> zero = zeros_variable<T>(dc.shape());
+                             return Gradients<T>{u * a.f, join_gates(zero, u * dc * sigmoid_slope(a.f), zero, zero)};
+                           });
+}
+
+// dgates of h = o tanh(c'): [0, 0, 0, dh tanh(c') o(1-o)].
+template <class T>
+Variable<T> lstm_output_gates_grad(const Variable<T>& dh, const Variable<T>& gates, const Variable<T>& c,
+                                   const CachePtr<T>& cache) {
+  const std::size_t hidden = gates.shape().back() / 4;
+  Tensor<T> out = Tensor<T>::from_shape(gates.shape());
+  detail::lstm_output_gates_backward(dh.value().data(), cache->act.data(), cache->tanh_c.data(),
+                                     rows_of(gates.shape()), hidden, out.data());
+  return detail::record<T>(
+      "lstm_output_gates_grad", std::move(out), {dh, gates, c}, detail::saves_inputs({0, 1, 2}),
+      [dh, gates, c](Variable<T> u, const Variable<T>&) {
+        const auto hidden = static_cast<std::int64_t>(gates.shape().back() / 4);
+        const Variable<T> uo = slice(u, -1, 3 * hidden, 4 * hidden);
+        const Variable<T> o = sigmoid(slice(gates, -1, 3 * hidden, 4 * hidden)), t = tanh(c);
+        const Variable<T> so = sigmoid_slope(o), zero = zeros_variable<T>(c.shape());
+        return Gradients<T>{uo * t * so, join_gates(zero, zero, zero, uo * dh * t * so * (T(1) - T(2) * o)),
+                            uo * dh * so * tanh_slope(t)};
+      });
+}
+
+// dc' of h = o tanh(c'): dh o (1 - tanh(c')²).
+template <class T>
+Variable<T> lstm_output_cell_grad(const Variable<T>& dh, const Variable<T>& gates, const Variable<T>& c,
+                                  const CachePtr<T>& cache) {
+  const std::size_t hidden = gates.shape().back() / 4;
+  Tensor<T> out = Tensor<T>::from_shape(c.shape());
+  detail::lstm_output_cell_backward(dh.value().data(), cache->act.data(), cache->tanh_c.data(),
+                                    rows_of(gates.shape()), hidden, out.data());
+  return detail::record<T>(
+      "lstm_output_cell_grad", std::move(out), {dh, gates, c}, detail::saves_inputs({0, 1, 2}),
+      [dh, gates, c](Variable<T> u, const Variable<T>&) {
+        const auto hidden = static_cast<std::int64_t>(gates.shape().back() / 4);
+        const Variable<T> o = sigmoid(slice(gates, -1, 3 * hidden, 4 * hidden)), t = tanh(c);
+        const Variable<T> ts = tanh_slope(t), zero = zeros_variable<T>(c.shape());
+        return Gradients<T>{u * o * ts, join_gates(zero, zero, zero, u * dh * sigmoid_slope(o) * ts),
+                            u * dh * o * (T(-2) * t * ts)};
+      });
+}
+
+}  // namespace
+
+template <class T>
+std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates, const Variable<T>& c) {
+  if (!gates.defined()) fail("lstm_cell_pointwise", "gates is an undefined Variable");
+  const Shape shape = gates.shape();
+  if (shape.empty() || shape.back() == 0 || shape.back() % 4 != 0) {
+    fail("lstm_cell_pointwise",
+         "gates of shape {} must have 4 * hidden_size > 0 features on the last axis (gate order i, f, g, o)",
+         format_shape(shape));
+  }
+  const std::size_t hidden = shape.back() / 4;
+  Shape state_shape = shape;
+  state_shape.back() = hidden;
+  if (c.defined() && c.shape() != state_shape) {
+    fail("lstm_cell_pointwise", "cell state c has shape {}, expected {} for gates of shape {}", format_shape(c.shape()),
+         format_shape(state_shape), format_shape(shape));
+  }
+  const std::size_t rows = rows_of(shape);
+
+  auto cache = std::make_shared<CellCache<T>>();
+  cache->act = Tensor<T>::from_shape(shape);
+  cache->tanh_c = Tensor<T>::from_shape(state_shape);
+  detail::lstm_gate_activations(gates.value().data(), rows, hidden, cache->act.data());
+  Tensor<T> c_value = Tensor<T>::from_shape(state_shape), h_value = Tensor<T>::from_shape(state_shape);
+  detail::lstm_state_forward(cache->act.data(), c.defined() ? c.value().data() : nullptr, rows, hidden,
+                             c_value.data());
+  detail::lstm_output_forward(cache->act.data(), c_value.data(), rows, hidden, cache->tanh_c.data(), h_value.data());
+  const CachePtr<T> shared = std::move(cache);  // freed with the nodes, or at once when nothing records
+
+  Variable<T> new_c = detail::record<T>(
+      "lstm_cell_state", std::move(c_value), {gates, c}, detail::saves_inputs({0, 1}),
+      [gates, c, shared](Variable<T> dc, const Variable<T>&) {
+        Gradients<T> grads(2);
+        if (gates.requires_grad()) grads[0] = lstm_state_gates_grad(dc, gates, c, shared);
+        if (c.defined() && c.requires_grad()) grads[1] = lstm_forget_grad(dc, gates, shared);
+        return grads;
+      });
+  Variable<T> new_h = detail::record<T>(
+      "lstm_cell_output", std::move(h_value), {gates, new_c}, detail::saves_inputs({0, 1}),
+      [gates, new_c, shared](Variable<T> dh, const Variable<T>&) {
+        Gradients<T> grads(2);
+        if (gates.requires_grad()) grads[0] = lstm_output_gates_grad(dh, gates, new_c, shared);
+        if (new_c.requires_grad()) grads[1] = lstm_output_cell_grad(dh, gates, new_c, shared);
+        return grads;
+      });
+  return {std::move(new_h), std::move(new_c)};
+}
+
+#define TG_RECURRENT(T) \
+  template std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>&, const Variable<T>&);
+TG_FOR_EACH_TYPE(TG_RECURRENT)
+
+}  // namespace tg

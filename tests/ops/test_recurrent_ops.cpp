@@ -1,0 +1,129 @@
+// lstm_cell_pointwise: values and gradients against PyTorch, first and second derivatives, errors.
+#include <utility>
+
+#include "test_util.hpp"
+
+using namespace tg;
+using tg::test::message_of;
+
+namespace {
+
+// Two rows, H = 2: gates (2, 8) in the order i, f, g, o, and the cell state (2, 2).
+template <class T>
+Tensor<T> cell_gates() {
+  return Tensor<T>{{0.5, -1.0, 0.25, 2.0, -0.3, 0.8, 1.5, -2.0}, {-0.7, 0.1, 3.0, -0.4, 0.9, -1.2, 0.6, 0.2}};
+}
+template <class T>
+Tensor<T> cell_state() {
+  return Tensor<T>{{0.3, -0.6}, {1.1, -0.2}};
+}
+
+}  // namespace
+
+// Expected values: torch 1.13 (float64), i, f, g, o = gates.chunk(4, 1);
+// c2 = sigmoid(f) * c + sigmoid(i) * tanh(g); h2 = sigmoid(o) * tanh(c2); then
+// ((h2 * w1).sum() + (c2 * w2).sum()).backward() with w1 = [[1, -2], [0.5, 3]], w2 = [[-1, 0.25], [2, 0.5]].
+TEMPLATE_TEST_CASE("lstm_cell_pointwise matches torch, values and gradients", "[recurrent-ops]", float, double) {
+  using T = TestType;
+  const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+  Variable<T> gates(cell_gates<T>(), true), c(cell_state<T>(), true);
+  auto [h2, c2] = lstm_cell_pointwise(gates, c);
+  test::require_close(std::as_const(h2).value(),
+                      Tensor<T>{{-0.010364084680475212, -0.04008545124092264}, {0.5539379278979798, -0.2617695126232187}},
+                      tol);
+  test::require_close(std::as_const(c2).value(),
+                      Tensor<T>{{-0.012677303651542904, -0.34989125394895315}, {1.285507931606613, -0.5179137862048259}},
+                      tol);
+  const Variable<T> w1(Tensor<T>{{1.0, -2.0}, {0.5, 3.0}}), w2(Tensor<T>{{-1.0, 0.25}, {2.0, 0.5}});
+  (sum(h2 * w1) + sum(c2 * w2)).backward();
+  test::require_close(gates.grad(),
+                      Tensor<T>{{0.012497762743006466, 0.00503351000608412, -0.013480042938646717, -0.002428750769155635,
+                                 -0.10399090161989206, 0.00579670629499595, -0.0018906735766091238, 0.07061429664485908},
+                                {0.3311563546954393, -0.36914103822207295, 0.10362280049994695, -0.08532263646323653,
+                                 0.3368962441821275, 0.2843294519699617, 0.0981422057464996, -0.35351920536916565}},
+                      tol);
+  test::require_close(c.grad(),
+                      Tensor<T>{{-0.10262920229970406, 0.033958210754612604}, {1.9863112600234067, 0.7125805503257766}},
+                      tol);
+}
+
+// torch 1.13 (float64): the same with c = 0: c2 = sigmoid(i) * tanh(g), h2 = sigmoid(o) * tanh(c2).
+TEMPLATE_TEST_CASE("lstm_cell_pointwise with an undefined cell state starts from zeros", "[recurrent-ops]", float,
+                   double) {
+  using T = TestType;
+  const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+  auto [h2, c2] = lstm_cell_pointwise(Variable<T>(cell_gates<T>()), Variable<T>());
+  test::require_close(std::as_const(h2).value(),
+                      Tensor<T>{{-0.14664721383468393, 0.021064625843972094}, {0.1506314917576943, -0.22636431126245504}},
+                      tol);
+  test::require_close(std::as_const(c2).value(),
+                      Tensor<T>{{-0.18133025391728233, 0.1785869928377762}, {0.23767639210193608, -0.4376513182273163}},
+                      tol);
+}
+
+TEST_CASE("lstm_cell_pointwise gradcheck, gradgradcheck and third order", "[recurrent-ops]") {
+  Generator gen(11);
+  // Leading axes beyond the batch, as the multi-layer LSTM passes (1, N, 4H) steps.
+  std::vector<Variable<double>> inputs{test::param(test::uniform({1, 2, 12}, gen, -2.0, 2.0)),
+                                       test::param(test::uniform({1, 2, 3}, gen, -1.0, 1.0))};
+  auto both = [](const std::vector<Variable<double>>& v) {
+    auto [h, c] = lstm_cell_pointwise(v[0], v[1]);
+    return concat({h, c}, -1);
+  };
+  auto h_only = [](const std::vector<Variable<double>>& v) { return lstm_cell_pointwise(v[0], v[1]).first; };
+  auto c_only = [](const std::vector<Variable<double>>& v) { return lstm_cell_pointwise(v[0], v[1]).second; };
+  // y * y makes the gradient entering each backward op depend on the inputs, so the backward ops'
+  // derivatives in that gradient are checked too.
+  test::require_higher_order(both, inputs);
+  test::require_higher_order(h_only, inputs);
+  test::require_higher_order(c_only, inputs);
+  test::require_grad_and_gradgrad(test::gradient_of(both), inputs);
+
+  const std::vector<Variable<double>> gates_only{inputs[0]};
+  test::require_higher_order(
+      [](const std::vector<Variable<double>>& v) {
+        auto [h, c] = lstm_cell_pointwise(v[0], Variable<double>());
+        return concat({h, c}, -1);
+      },
+      gates_only);
+}
+
+TEST_CASE("lstm_cell_pointwise rejects bad shapes, naming them", "[recurrent-ops]") {
+  const Variable<float> gates(Tensor<float>(xt::zeros<float>({2, 8})));
+  std::string msg = message_of<std::invalid_argument>([&] { lstm_cell_pointwise(Variable<float>(), Variable<float>()); });
+  CHECK(msg.find("lstm_cell_pointwise") != std::string::npos);
+  CHECK(msg.find("undefined") != std::string::npos);
+
+  msg = message_of<std::invalid_argument>(
+      [&] { lstm_cell_pointwise(Variable<float>(Tensor<float>(xt::zeros<float>({2, 6}))), Variable<float>()); });
+  CHECK(msg.find("lstm_cell_pointwise") != std::string::npos);
+  CHECK(msg.find("(2, 6)") != std::string::npos);
+  CHECK(msg.find("4 * hidden_size") != std::string::npos);
+
+  msg = message_of<std::invalid_argument>(
+      [&] { lstm_cell_pointwise(Variable<float>(Tensor<float>(xt::zeros<float>({2, 0}))), Variable<float>()); });
+  CHECK(msg.find("(2, 0)") != std::string::npos);
+
+  msg = message_of<std::invalid_argument>(
+      [&] { lstm_cell_pointwise(gates, Variable<float>(Tensor<float>(xt::zeros<float>({2, 3})))); });
+  CHECK(msg.find("lstm_cell_pointwise") != std::string::npos);
+  CHECK(msg.find("(2, 3)") != std::string::npos);
+  CHECK(msg.find("expected (2, 2)") != std::string::npos);
+  CHECK(msg.find("(2, 8)") != std::string::npos);
+}
+
+TEST_CASE("lstm_cell_pointwise: no graph under NoGradGuard, and an edited input stops its backward",
+          "[recurrent-ops]") {
+  Variable<double> gates(cell_gates<double>(), true), c(cell_state<double>(), true);
+  {
+    NoGradGuard no_grad;
+    auto [h, c2] = lstm_cell_pointwise(gates, c);
+    CHECK_FALSE(h.requires_grad());
+    CHECK_FALSE(c2.requires_grad());
+  }
+  auto [h, c2] = lstm_cell_pointwise(gates, c);
+  Variable<double> loss = sum(h);
+  gates.value()(0, 0) += 1.0;  // a write through the non-const value() bumps the version
+  std::string msg = message_of<std::logic_error>([&] { loss.backward(); });
+  CHECK(msg.find("lstm_cell") != std::string::npos);
+}
