@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <memory>
 
+#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
@@ -50,11 +51,30 @@ bool broadcastable(std::initializer_list<Shape> shapes) {
   return true;
 }
 
+// cond ? a : b with the three broadcast together, element by element. Not xt::where: built for
+// x86-64-v2 (TAPEGRAD_PORTABLE), its SIMD path read a broadcast bool mask with the wrong lanes.
+template <class T>
+Tensor<T> select_values(const Mask& cond, const Tensor<T>& a, const Tensor<T>& b) {
+  const Shape shape = detail::broadcast_shapes("where", detail::broadcast_shapes("where", shape_of(cond), shape_of(a)), shape_of(b));
+  Tensor<T> out = Tensor<T>::from_shape(shape);
+  const auto c = xt::broadcast(cond, shape);
+  const auto x = xt::broadcast(a, shape);
+  const auto y = xt::broadcast(b, shape);
+  auto ci = c.cbegin();
+  auto xi = x.cbegin();
+  auto yi = y.cbegin();
+  for (T& o : out) {
+    o = *ci ? *xi : *yi;
+    ++ci, ++xi, ++yi;
+  }
+  return out;
+}
+
 // cond ? a : b, shapes already checked. The mask is shared by the whole chain of derivatives
 // (each is a selection by the same mask), copied once and only when something is recorded.
 template <class T>
 Variable<T> select_by_mask(std::shared_ptr<const Mask> cond, const char* name, const Variable<T>& a, const Variable<T>& b) {
-  Tensor<T> out = xt::where(*cond, a.value(), b.value());
+  Tensor<T> out = select_values(*cond, a.value(), b.value());
   return detail::record<T>(name, std::move(out), {a, b}, detail::saves_nothing(),
                            [cond, a, b](Variable<T> g, const Variable<T>&) {
                              const Variable<T> zero = detail::constant<T>(Tensor<T>(T(0)));
@@ -67,7 +87,7 @@ Variable<T> select_by_mask(std::shared_ptr<const Mask> cond, const char* name, c
 template <class T>
 Variable<T> select_by_mask(const Mask& cond, const char* name, const Variable<T>& a, const Variable<T>& b) {
   if (!will_record<T>({a, b})) {  // no copy of the mask: nothing keeps it
-    return Variable<T>(Tensor<T>(xt::where(cond, a.value(), b.value())));
+    return Variable<T>(select_values(cond, a.value(), b.value()));
   }
   return select_by_mask(std::make_shared<const Mask>(cond), name, a, b);
 }
