@@ -1,5 +1,6 @@
 // nn::MultiheadAttention: values against torch.nn.MultiheadAttention, parameters, derivatives, errors.
 #include "test_util.hpp"
+#include "torch_values.hpp"
 
 #include <cmath>
 
@@ -7,23 +8,10 @@ using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
 
+using tg::test::pattern;
+using tg::test::values;
+
 namespace {
-
-// ((i·a) mod m - c) / d over the flat index i: the values the PyTorch script below builds.
-template <class T = double>
-Tensor<T> pattern(const Shape& shape, int a, int m, int c, double d) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<T>(double(long(i) * a % m - c) / d);
-  return t;
-}
-
-template <class T = double>
-Tensor<T> values(const Shape& shape, std::vector<double> v) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  REQUIRE(v.size() == t.size());
-  std::transform(v.begin(), v.end(), t.begin(), [](double x) { return static_cast<T>(x); });
-  return t;
-}
 
 constexpr std::size_t E = 4, H = 2, L = 3, S = 4, N = 2;
 

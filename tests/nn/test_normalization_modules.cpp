@@ -3,28 +3,16 @@
 #include <filesystem>
 
 #include "test_util.hpp"
+#include "torch_values.hpp"
 
 using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
 
+using tg::test::pattern;
+using tg::test::values;
+
 namespace {
-
-// ((i·a) mod m - c) / d over the flat index i: the inputs the PyTorch script below builds.
-template <class T = double>
-Tensor<T> pattern(const Shape& shape, int a, int m, int c, double d) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<T>(double(long(i) * a % m - c) / d);
-  return t;
-}
-
-template <class T = double>
-Tensor<T> values(const Shape& shape, std::vector<double> v) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  REQUIRE(v.size() == t.size());
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
 
 // PyTorch 1.13: m = torch.nn.BatchNorm2d(2, eps=1e-3, momentum=0.2).double(); m.train();
 // m(pattern((2,2,2,3), 7, 11, 5, 4)); m(pattern((3,2,1,2), 5, 13, 6, 3)); m.eval(); m(pattern((2,2,2,3), 7, 11, 5, 4)).

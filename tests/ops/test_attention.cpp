@@ -1,6 +1,7 @@
 // scaled_dot_product_attention: values against PyTorch, derivatives to second order, errors.
 #include "gradient_function.hpp"
 #include "test_util.hpp"
+#include "torch_values.hpp"
 
 #include <cmath>
 #include <limits>
@@ -9,23 +10,10 @@ using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
 
+using tg::test::pattern;
+using tg::test::values;
+
 namespace {
-
-// ((i·a) mod m - c) / d over the flat index i: the inputs the PyTorch script below builds.
-template <class T = double>
-Tensor<T> pattern(const Shape& shape, int a, int m, int c, double d) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<T>(double(long(i) * a % m - c) / d);
-  return t;
-}
-
-template <class T = double>
-Tensor<T> values(const Shape& shape, std::vector<double> v) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  REQUIRE(v.size() == t.size());
-  std::transform(v.begin(), v.end(), t.begin(), [](double x) { return static_cast<T>(x); });
-  return t;
-}
 
 // The attention mask of the PyTorch script: pattern((3, 5), 2, 5, 2, 2.0) with two -inf entries.
 template <class T = double>

@@ -1,29 +1,19 @@
 #include "gradient_function.hpp"
 #include "test_util.hpp"
+#include "torch_values.hpp"
 
 using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
+
+using tg::test::pattern;
+using tg::test::values;
 
 namespace {
 
 struct Options {
   std::size_t stride = 1, padding = 0, output_padding = 0, groups = 1, dilation = 1;
 };
-
-// ((i·a) mod m - c) / d over the flat index i: the inputs the PyTorch script below builds.
-Tensor<double> pattern(const Shape& shape, int a, int m, int c, double d) {
-  Tensor<double> t = Tensor<double>::from_shape(shape);
-  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = double(long(i) * a % m - c) / d;
-  return t;
-}
-
-Tensor<double> values(const Shape& shape, std::vector<double> v) {
-  Tensor<double> t = Tensor<double>::from_shape(shape);
-  REQUIRE(v.size() == t.size());
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
 
 // Direct scatter loops (each input element adds its kernel-weighted copy to the output), the
 // independent reference for random configurations.

@@ -2,28 +2,16 @@
 // gradgradcheck, the parallel kernels against plain loops, and every error message.
 #include "gradient_function.hpp"
 #include "test_util.hpp"
+#include "torch_values.hpp"
 
 using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
 
+using tg::test::pattern;
+using tg::test::values;
+
 namespace {
-
-// ((i·a) mod m - c) / d over the flat index i: the inputs the PyTorch scripts below build with
-//   def pattern(shape, a, m, c, d):
-//       return torch.tensor([float((i*a) % m - c)/d for i in range(prod(shape))], dtype=torch.double).reshape(shape)
-Tensor<double> pattern(const Shape& shape, int a, int m, int c, double d) {
-  Tensor<double> t = Tensor<double>::from_shape(shape);
-  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = double(long(i) * a % m - c) / d;
-  return t;
-}
-
-Tensor<double> values(const Shape& shape, std::vector<double> v) {
-  Tensor<double> t = Tensor<double>::from_shape(shape);
-  REQUIRE(v.size() == t.size());
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
 
 // The op's value, and the gradient of its input for the seed pattern(y.shape, 5, 13, 6, 8).
 struct Result {

@@ -5,28 +5,16 @@
 
 #include "gradient_function.hpp"
 #include "test_util.hpp"
+#include "torch_values.hpp"
 
 using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
 
+using tg::test::pattern;
+using tg::test::values;
+
 namespace {
-
-// ((i·a) mod m - c) / d over the flat index i, as the PyTorch script below builds its inputs:
-//   def pattern(shape, a, m, c, d):
-//       return torch.tensor([float((i*a) % m - c)/d for i in range(prod(shape))], dtype=torch.double).reshape(shape)
-Tensor<double> pattern(const Shape& shape, int a, int m, int c, double d) {
-  Tensor<double> t = Tensor<double>::from_shape(shape);
-  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = double(long(i) * a % m - c) / d;
-  return t;
-}
-
-Tensor<double> values(const Shape& shape, std::vector<double> v) {
-  Tensor<double> t = Tensor<double>::from_shape(shape);
-  REQUIRE(v.size() == t.size());
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
 
 constexpr double twelfth = 0.08333333333333333, twenty_fourth = 0.041666666666666664;
 constexpr double forty_eighth = 0.020833333333333332;

@@ -1,6 +1,7 @@
 // matmul for every rank like torch.matmul, and bmm.
 #include "gradient_function.hpp"
 #include "test_util.hpp"
+#include "torch_values.hpp"
 
 #include <array>
 
@@ -8,22 +9,10 @@ using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
 
+using tg::test::pattern;
+using tg::test::values;
+
 namespace {
-
-// ((i·a) mod m - c) / d over the flat index i: the inputs the PyTorch script below builds.
-template <class T = double>
-Tensor<T> pattern(const Shape& shape, int a, int m, int c, double d) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<T>(double(long(i) * a % m - c) / d);
-  return t;
-}
-
-Tensor<double> values(const Shape& shape, std::vector<double> v) {
-  Tensor<double> t = Tensor<double>::from_shape(shape);
-  REQUIRE(v.size() == t.size());
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
 
 // The broadcast batched product by direct loops over (batch, i, j, k), independent of the GEMM
 // path: a (..., M, K), b (..., K, N), both at least 2-D.

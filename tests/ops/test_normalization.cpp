@@ -2,28 +2,16 @@
 // and errors.
 #include "gradient_function.hpp"
 #include "test_util.hpp"
+#include "torch_values.hpp"
 
 using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
 
+using tg::test::pattern;
+using tg::test::values;
+
 namespace {
-
-// ((i·a) mod m - c) / d over the flat index i: the inputs the PyTorch script below builds.
-template <class T = double>
-Tensor<T> pattern(const Shape& shape, int a, int m, int c, double d) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<T>(double(long(i) * a % m - c) / d);
-  return t;
-}
-
-template <class T = double>
-Tensor<T> values(const Shape& shape, std::vector<double> v) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  REQUIRE(v.size() == t.size());
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
 
 // Reference values from PyTorch 1.13 (float64), with x1 = pattern((2,3,2), 7, 11, 5, 4),
 // x2 = pattern((2,3,2), 5, 13, 6, 3), w = [0.5, -1.5, 2], b = [0.1, 0.2, -0.3], rm = zeros(3), rv = ones(3):
