@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   defaults.epochs = 10;
   defaults.lr = example::kFashionResnetLr;
   defaults.batch_size = example::kFashionResnetBatch;
+  defaults.augment = true;  // it overfits without: 98% train, under 93% test accuracy after 10 epochs
   return example::run(argc, argv, "fashion_resnet", "Trains a small residual network on Fashion-MNIST.", defaults,
                       example::make_fashion_resnet);
 }
