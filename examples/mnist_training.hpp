@@ -53,10 +53,11 @@ inline void add_options(CLI::App& app, Config& config) {
   app.add_option("--save", config.save, "write the trained parameters to this .npz file");
   app.add_option("--metrics-json", config.metrics_json, "write per-epoch metrics to this JSON file");
   app.add_flag("--augment,!--no-augment", config.augment,
-               std::string("randomly shift (zero padding) and mirror the training images, like torchvision's "
-                           "RandomCrop(28, padding) + RandomHorizontalFlip (default: ") +
+               std::string("mirror the training images left-right at random and shift them by up to --augment-pad "
+                           "pixels (zero padding), like torchvision's RandomHorizontalFlip + RandomCrop(28, padding) "
+                           "(default: ") +
                    (config.augment ? "on" : "off") + ")");
-  app.add_option("--augment-pad", config.augment_pad, "with --augment: the largest shift in pixels, the crop's padding")
+  app.add_option("--augment-pad", config.augment_pad, "with --augment: the largest shift in pixels (0: flips only)")
       ->check(CLI::Range(0, 27))
       ->capture_default_str();
   app.add_option("--dot", config.dot, "write the first training step's loss graph to this Graphviz file (dot -Tpng)");
@@ -180,7 +181,8 @@ inline int train(tg::nn::Module<float>& model, const std::string& model_name, co
   std::printf("%s on %s (%zu training, %zu test images), %s lr %g, batch %zu, %d threads\n", model_name.c_str(),
               config.dataset.c_str(), train_set.size(), test_set.size(), config.optimizer.c_str(), config.lr,
               config.batch_size, tg::get_num_threads());
-  if (config.augment) std::printf("augmentation: random shift up to %d pixels, random horizontal flip\n", config.augment_pad);
+  if (config.augment)
+    std::printf("augmentation: random horizontal flip, random shift up to %d pixels\n", config.augment_pad);
   std::vector<EpochMetrics> history;
   using clock = std::chrono::steady_clock;
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
