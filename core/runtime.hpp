@@ -17,7 +17,7 @@ int get_num_threads();
 
 // Applies, once per process, the settings that make training fast (idempotent, thread-safe):
 // - glibc keeps freed blocks up to 32 MiB on the heap (M_MMAP_THRESHOLD) and a free heap top up
-//   to 128 MiB (M_TRIM_THRESHOLD), so the tensors of one training step reuse the memory of the
+//   to 1 GiB (M_TRIM_THRESHOLD), so the tensors of one training step reuse the memory of the
 //   last instead of being mapped, faulted in and zeroed again each time;
 // - OpenBLAS runs on one thread, so that it never competes with the OpenMP pool for the cores
 //   (double GEMMs are then split over the OpenMP threads instead).

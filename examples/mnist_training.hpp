@@ -4,6 +4,8 @@
 
 #include <tapegrad/tapegrad.hpp>
 
+#include "augment.hpp"
+
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -28,6 +30,8 @@ struct Config {
   std::string save;
   std::string metrics_json;
   std::string dot;
+  bool augment = false;  // random shift and horizontal flip of the training images (augment.hpp)
+  int augment_pad = 2;   // the largest shift, in pixels
 };
 
 // Adds the options both examples take; the defaults in `config` are shown by --help.
@@ -48,6 +52,14 @@ inline void add_options(CLI::App& app, Config& config) {
   app.add_option("--threads", config.threads, "worker threads (0: all cores)")->capture_default_str();
   app.add_option("--save", config.save, "write the trained parameters to this .npz file");
   app.add_option("--metrics-json", config.metrics_json, "write per-epoch metrics to this JSON file");
+  app.add_flag("--augment,!--no-augment", config.augment,
+               std::string("mirror the training images left-right at random and shift them by up to --augment-pad "
+                           "pixels (zero padding), like torchvision's RandomHorizontalFlip + RandomCrop(28, padding) "
+                           "(default: ") +
+                   (config.augment ? "on" : "off") + ")");
+  app.add_option("--augment-pad", config.augment_pad, "with --augment: the largest shift in pixels (0: flips only)")
+      ->check(CLI::Range(0, 27))
+      ->capture_default_str();
   app.add_option("--dot", config.dot, "write the first training step's loss graph to this Graphviz file (dot -Tpng)");
 }
 
@@ -163,10 +175,14 @@ inline int train(tg::nn::Module<float>& model, const std::string& model_name, co
 
   std::unique_ptr<tg::optim::Optimizer<float>> optimizer = make_optimizer(model, config);
   tg::optim::CosineAnnealingLR schedule(*optimizer, static_cast<std::size_t>(config.epochs));
+  // Its own stream, so turning augmentation on leaves the initialisation and the batch order alone.
+  BatchAugmenter augment(config.augment_pad, config.seed ^ 0x6175676d656e74ULL);
 
   std::printf("%s on %s (%zu training, %zu test images), %s lr %g, batch %zu, %d threads\n", model_name.c_str(),
               config.dataset.c_str(), train_set.size(), test_set.size(), config.optimizer.c_str(), config.lr,
               config.batch_size, tg::get_num_threads());
+  if (config.augment)
+    std::printf("augmentation: random horizontal flip, random shift up to %d pixels\n", config.augment_pad);
   std::vector<EpochMetrics> history;
   using clock = std::chrono::steady_clock;
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
@@ -176,7 +192,9 @@ inline int train(tg::nn::Module<float>& model, const std::string& model_name, co
     double loss_sum = 0;
     std::size_t seen = 0, correct = 0;
     for (auto it = loader.begin(); it != loader.end(); ++it) {
-      const auto& batch = *it;
+      auto& batch = *it;
+      // In place: the loader's buffer holds only this batch, and is not yet part of any graph.
+      if (config.augment) augment(batch.images.value());
       optimizer->zero_grad();
       tg::Variable<float> logits = model(batch.images);
       tg::Variable<float> loss = tg::cross_entropy(logits, batch.labels);
