@@ -23,6 +23,11 @@ class RowLSTM : public tg::nn::Module<float> {
     return (*classifier_)(last);
   }
 
+  // The line summary() prints: "RowLSTM(LSTM(28, 128, batch_first=True) -> Linear(128, 10))".
+  std::string describe() const override {
+    return "RowLSTM(" + lstm_->describe() + " -> " + classifier_->describe() + ")";
+  }
+
  private:
   std::shared_ptr<tg::nn::LSTM<float>> lstm_;
   std::shared_ptr<tg::nn::Linear<float>> classifier_;

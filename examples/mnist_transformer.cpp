@@ -40,6 +40,12 @@ class PatchTransformer : public tg::nn::Module<float> {
     return (*classifier_)((*norm_)(tg::mean(tokens, tg::Axes{1})));  // mean over the tokens
   }
 
+  // The line summary() prints: the embedding, the number and kind of encoder layers, the classifier.
+  std::string describe() const override {
+    return "PatchTransformer(16 patches of 7x7, " + embed_->describe() + ", " + std::to_string(encoders_.size()) + " x " +
+           encoders_.front()->describe() + ", mean over tokens, " + norm_->describe() + ", " + classifier_->describe() + ")";
+  }
+
  private:
   std::shared_ptr<tg::nn::Linear<float>> embed_;
   tg::Variable<float> positions_;
