@@ -83,6 +83,17 @@ TEST_CASE("mnist_autoencoder reports its test mse and draws digits over their re
   CHECK(differs_from_background(4));
   CHECK(differs_from_background(4 + 84 + 4));
   CHECK(image.pixels[0] == 128);
+  // The top row is the test digits themselves: test image i's pixel (x, y) is (7 i + 28 y + x) mod 256
+  // (tests/data/synthetic.hpp), drawn at (4 + 88 i + 3 x, 4 + 3 y) and the two pixels right and below.
+  for (std::size_t i : {0, 9}) {
+    for (std::size_t y = 0; y < 28; y += 9) {
+      for (std::size_t x = 0; x < 28; x += 5) {
+        INFO("image " << i << " pixel (" << x << ", " << y << ")");
+        const std::size_t px = 4 + 88 * i + 3 * x + 2, py = 4 + 3 * y + 2;
+        CHECK(int(image.pixels[py * image.width + px]) == int((7 * i + 28 * y + x) % 256));
+      }
+    }
+  }
 }
 
 TEST_CASE("mnist_autoencoder names a data folder it cannot read") {
