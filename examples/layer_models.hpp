@@ -33,6 +33,11 @@ class RowLSTM : public tg::nn::Module<float> {
     return (*classifier_)(last);
   }
 
+  // The line summary() prints: "RowLSTM(LSTM(28, 128, batch_first=True) -> Linear(128, 10))".
+  std::string describe() const override {
+    return "RowLSTM(" + lstm_->describe() + " -> " + classifier_->describe() + ")";
+  }
+
  private:
   std::shared_ptr<tg::nn::LSTM<float>> lstm_;
   std::shared_ptr<tg::nn::Linear<float>> classifier_;
@@ -78,6 +83,11 @@ class PatchTransformer : public tg::nn::Module<float> {
     tg::Variable<float> tokens = (*embed_)(patches) + positions_;  // (N, 16, d_model)
     for (auto& encoder : encoders_) tokens = (*encoder)(tokens);
     return (*classifier_)((*norm_)(tg::mean(tokens, tg::Axes{1})));  // mean over the tokens
+  }
+
+  std::string describe() const override {
+    return "PatchTransformer(16 patches of 7x7, " + embed_->describe() + ", " + std::to_string(encoders_.size()) + " x " +
+           encoders_.front()->describe() + ", mean over tokens, " + norm_->describe() + ", " + classifier_->describe() + ")";
   }
 
  private:

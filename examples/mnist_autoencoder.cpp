@@ -41,7 +41,8 @@ example::Image reconstruction_grid(tg::nn::Module<float>& model, const tg::data:
   tg::NoGradGuard no_grad;
   model.eval();
   tg::data::DataLoader<float> loader(split, count);
-  const auto& batch = *loader.begin();
+  auto first = loader.begin();  // the batch lives in the iterator: keep it alive
+  const auto& batch = *first;
   const tg::Tensor<float>& originals = batch.images.value();
   const tg::Variable<float> reconstructed = model(batch.images);
   model.train();
