@@ -120,7 +120,7 @@ TEST_CASE("where and masked_fill: values and gradients as torch, with broadcasti
 
   // torch.masked_fill(torch.zeros(2, 3), torch.zeros(2, 1, 3, dtype=torch.bool), 1.0).shape == (2, 2, 3):
   // the mask broadcasts against the input, out of place
-  CHECK(masked_fill(Variable<double>(xt::zeros<double>({2, 3})), Mask::from_shape({2, 1, 3}), 1.0).shape() ==
+  CHECK(masked_fill(Variable<double>(xt::zeros<double>({2, 3})), Mask(xt::zeros<bool>({2, 1, 3})), 1.0).shape() ==
         Shape{2, 2, 3});
   // a 0-d condition selects everything
   CHECK((tg::where(Mask(true), a, b).value() == a.value()));
