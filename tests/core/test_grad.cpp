@@ -1,13 +1,9 @@
 // tg::grad (torch.autograd.grad): returned gradients, seeds, graph retention, unused inputs,
 // non-leaf inputs, several outputs, and derivatives up to fourth order against closed forms.
-#include "test_util.hpp"
+#include "test_prelude.hpp"
 
 #include <cmath>
 #include <optional>
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
 
 namespace {
 

@@ -1,13 +1,9 @@
 // User operators of either order, and gradgradcheck itself: it passes correct second derivatives,
 // fails wrong ones naming the op, the input and the element, reports first-order-only ops as
 // failures, restores its inputs and rejects invalid use.
-#include "test_util.hpp"
+#include "test_prelude.hpp"
 
 #include <optional>
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
 
 namespace {
 

@@ -1,14 +1,10 @@
 // Version counters (PyTorch's _version): write accesses are counted, and a backward that needs a
 // value edited since it was recorded refuses to run, naming the op, what was edited and both
 // versions, before any kernel reads the edited value.
-#include "test_util.hpp"
+#include "test_prelude.hpp"
 
 #include <optional>
 #include <utility>
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
 
 namespace {
 

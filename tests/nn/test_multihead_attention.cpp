@@ -1,15 +1,7 @@
 // nn::MultiheadAttention: values against torch.nn.MultiheadAttention, parameters, derivatives, errors.
-#include "test_util.hpp"
-#include "torch_values.hpp"
+#include "test_prelude.hpp"
 
 #include <cmath>
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
-
-using tg::test::pattern;
-using tg::test::values;
 
 namespace {
 

@@ -2,15 +2,7 @@
 // eval, running statistics against PyTorch, checkpoints with buffers, and errors.
 #include <filesystem>
 
-#include "test_util.hpp"
-#include "torch_values.hpp"
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
-
-using tg::test::pattern;
-using tg::test::values;
+#include "test_prelude.hpp"
 
 namespace {
 

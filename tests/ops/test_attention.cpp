@@ -1,17 +1,8 @@
 // scaled_dot_product_attention: values against PyTorch, derivatives to second order, errors.
-#include "gradient_function.hpp"
-#include "test_util.hpp"
-#include "torch_values.hpp"
+#include "test_prelude.hpp"
 
 #include <cmath>
 #include <limits>
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
-
-using tg::test::pattern;
-using tg::test::values;
 
 namespace {
 

@@ -1,15 +1,6 @@
 // index_select, gather and embedding: values and gradients printed by PyTorch, gradcheck and
 // gradgradcheck, the parallel kernels against plain loops, and every error message.
-#include "gradient_function.hpp"
-#include "test_util.hpp"
-#include "torch_values.hpp"
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
-
-using tg::test::pattern;
-using tg::test::values;
+#include "test_prelude.hpp"
 
 namespace {
 

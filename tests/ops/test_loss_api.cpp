@@ -3,16 +3,7 @@
 // gradients at kinks and clamps, and every error message.
 #include <cmath>
 
-#include "gradient_function.hpp"
-#include "test_util.hpp"
-#include "torch_values.hpp"
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
-
-using tg::test::pattern;
-using tg::test::values;
+#include "test_prelude.hpp"
 
 namespace {
 

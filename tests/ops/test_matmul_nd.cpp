@@ -1,16 +1,7 @@
 // matmul for every rank like torch.matmul, and bmm.
-#include "gradient_function.hpp"
-#include "test_util.hpp"
-#include "torch_values.hpp"
+#include "test_prelude.hpp"
 
 #include <array>
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
-
-using tg::test::pattern;
-using tg::test::values;
 
 namespace {
 

@@ -1,15 +1,6 @@
 // batch_norm and layer_norm: values against PyTorch, running statistics, first to third derivatives,
 // and errors.
-#include "gradient_function.hpp"
-#include "test_util.hpp"
-#include "torch_values.hpp"
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
-
-using tg::test::pattern;
-using tg::test::values;
+#include "test_prelude.hpp"
 
 namespace {
 

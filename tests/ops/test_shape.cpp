@@ -1,21 +1,10 @@
-#include "test_util.hpp"
+#include "test_prelude.hpp"
 
 #include <xtensor/xmanipulation.hpp>
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
 
 namespace {
 
 using Vars = std::vector<Variable<double>>;
-
-Tensor<double> arange(std::size_t n, const Shape& shape, double start = 0) {
-  Tensor<double> t = Tensor<double>::from_shape({n});
-  for (std::size_t i = 0; i < n; ++i) t(i) = start + static_cast<double>(i);
-  t.reshape(shape);
-  return t;
-}
 
 }  // namespace
 

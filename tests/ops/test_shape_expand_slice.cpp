@@ -1,21 +1,10 @@
 // expand, slice and split: forward values worked out by hand (Python slicing rules), gradients,
 // second derivatives and error messages.
-#include "test_util.hpp"
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
+#include "test_prelude.hpp"
 
 namespace {
 
 using Vars = std::vector<Variable<double>>;
-
-Tensor<double> arange(std::size_t n, const Shape& shape, double start = 0) {
-  Tensor<double> t = Tensor<double>::from_shape({n});
-  for (std::size_t i = 0; i < n; ++i) t(i) = start + static_cast<double>(i);
-  t.reshape(shape);
-  return t;
-}
 
 // An (n, 1) column: the braced form {{1}, {2}} is ambiguous for xarray.
 Tensor<double> column(std::initializer_list<double> values) {

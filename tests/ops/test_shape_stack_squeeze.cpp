@@ -1,21 +1,10 @@
 // stack, unsqueeze and squeeze: forward values worked out by hand, gradients, second derivatives
 // and error messages.
-#include "test_util.hpp"
-
-using namespace tg;
-using Catch::Matchers::Contains;
-using tg::test::message_of;
+#include "test_prelude.hpp"
 
 namespace {
 
 using Vars = std::vector<Variable<double>>;
-
-Tensor<double> arange(std::size_t n, const Shape& shape, double start = 0) {
-  Tensor<double> t = Tensor<double>::from_shape({n});
-  for (std::size_t i = 0; i < n; ++i) t(i) = start + static_cast<double>(i);
-  t.reshape(shape);
-  return t;
-}
 
 Variable<double> weights(const Shape& shape) { return Variable<double>(arange(element_count(shape), shape, 1.0)); }
 

@@ -20,6 +20,14 @@ Tensor<T> pattern(const Shape& shape, int a, int m, int c, double d) {
   return t;
 }
 
+// start, start + 1, ... in row-major order: torch.arange(start, start + n).reshape(shape).
+inline Tensor<double> arange(std::size_t n, const Shape& shape, double start = 0) {
+  Tensor<double> t = Tensor<double>::from_shape({n});
+  for (std::size_t i = 0; i < n; ++i) t(i) = start + static_cast<double>(i);
+  t.reshape(shape);
+  return t;
+}
+
 // Values printed by PyTorch, in row-major order, as a tensor of the given shape.
 template <class T = double>
 Tensor<T> values(const Shape& shape, const std::vector<double>& v) {
