@@ -27,12 +27,7 @@ Tensor<T> matmul_by_hand(const Tensor<T>& x, const Tensor<T>& W) {
 // x (N, M) times W^T for W (D, M).
 template <class T>
 Tensor<T> matmul_transposed_by_hand(const Tensor<T>& x, const Tensor<T>& W) {
-  const std::size_t N = x.shape()[0], M = x.shape()[1], D = W.shape()[0];
-  Tensor<T> out = xt::zeros<T>({N, D});
-  for (std::size_t n = 0; n < N; ++n)
-    for (std::size_t d = 0; d < D; ++d)
-      for (std::size_t m = 0; m < M; ++m) out(n, d) += x(n, m) * W(d, m);
-  return out;
+  return matmul_by_hand(x, Tensor<T>(xt::transpose(W)));
 }
 
 }  // namespace

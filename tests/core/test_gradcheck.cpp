@@ -10,6 +10,7 @@
 using namespace tg;
 using Catch::Matchers::Contains;
 using tg::test::message_of;
+using tg::test::report_has;
 
 namespace {
 
@@ -40,10 +41,6 @@ Variable<double> square_scaled_grad(const Variable<double>& x, double factor) {
   return record_op<double>("square_scaled", Tensor<double>(2.0 * xv * xv), {x}, [xv, factor](const Tensor<double>& g) {
     return Grads{Tensor<double>(factor * 4.0 * xv * g)};
   });
-}
-
-bool report_has(const GradcheckResult& r, const std::string& text) {
-  return r.report.find(text) != std::string::npos;
 }
 
 }  // namespace

@@ -41,10 +41,6 @@ V cube_wrong_second(const V& x, std::size_t bad) {
                                           {x}, [x, bad](const V& g) { return Vs{g * 3.0 * square_wrong_at(x, bad)}; });
 }
 
-bool report_has(const GradcheckResult& r, const std::string& text) {
-  return r.report.find(text) != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("record_differentiable_op: a user's x^3 passes gradcheck and gradgradcheck, and third order") {

@@ -14,6 +14,19 @@ namespace {
 using V = Variable<double>;
 using Hook = std::function<Tensor<double>(const Tensor<double>&)>;
 
+// Counts the calls of its hook and keeps the gradient that hook last saw; the hook passes it on unchanged.
+struct HookRecorder {
+  int calls = 0;
+  Tensor<double> last;
+  Hook hook() {
+    return [this](const Tensor<double>& g) {
+      ++calls;
+      last = g;
+      return g;
+    };
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a hook is called with the gradient flowing into its variable") {
@@ -76,37 +89,27 @@ TEST_CASE("several hooks run in registration order, each on the previous one's r
 TEST_CASE("a hook runs once per backward with the gradient summed over every use") {
   SECTION("a leaf used twice, along paths of different lengths") {
     V x(Tensor<double>{0.5, -1.0}, true);
-    int calls = 0;
-    Tensor<double> last;
-    x.register_hook([&](const Tensor<double>& g) {
-      ++calls;
-      last = g;
-      return g;
-    });
+    HookRecorder seen;
+    x.register_hook(seen.hook());
     sum(x * 2.0 + exp(x) * 3.0).backward();
-    CHECK(calls == 1);
+    CHECK(seen.calls == 1);
     const Tensor<double> once = 2.0 + 3.0 * xt::exp(x.value());
-    test::require_close(last, once);
+    test::require_close(seen.last, once);
     // A second backward calls it once more, with this backward's gradient only (not the
     // accumulated .grad()).
     sum(x * 4.0).backward();
-    CHECK(calls == 2);
-    test::require_close(last, Tensor<double>{4.0, 4.0}, 0);
+    CHECK(seen.calls == 2);
+    test::require_close(seen.last, Tensor<double>{4.0, 4.0}, 0);
     test::require_close(x.grad(), Tensor<double>(once + 4.0));
   }
   SECTION("an op's output used twice") {
     V x(Tensor<double>{1.0, 3.0}, true);
     V h = x * x;
-    int calls = 0;
-    Tensor<double> last;
-    h.register_hook([&](const Tensor<double>& g) {
-      ++calls;
-      last = g;
-      return g;
-    });
+    HookRecorder seen;
+    h.register_hook(seen.hook());
     sum(h * 2.0 + h * 3.0).backward();
-    CHECK(calls == 1);
-    test::require_close(last, Tensor<double>{5.0, 5.0}, 0);
+    CHECK(seen.calls == 1);
+    test::require_close(seen.last, Tensor<double>{5.0, 5.0}, 0);
   }
 }
 
@@ -174,13 +177,10 @@ TEST_CASE("a hook that returns a gradient of the wrong shape throws naming both 
 
 TEST_CASE("hooks under create_graph: an observing hook keeps the graph, a replacing one leaves a constant") {
   V x(Tensor<double>{0.5, -2.0}, true);
-  int calls = 0;
-  const std::size_t observe = x.register_hook([&](const Tensor<double>& g) {
-    ++calls;
-    return g;
-  });
+  HookRecorder observer;
+  const std::size_t observe = x.register_hook(observer.hook());
   V g = grad<double>({sum(x * x * x)}, {x}, {}, std::nullopt, true)[0];
-  CHECK(calls == 1);
+  CHECK(observer.calls == 1);
   REQUIRE(g.requires_grad());
   test::require_close(grad<double>({sum(g)}, {x})[0].value(), Tensor<double>{3.0, -12.0});  // 6x
   x.remove_hook(observe);

@@ -55,6 +55,26 @@ std::size_t peak_rss_kib() {
   return 0;
 }
 
+// What is known of a real data set's files: the first five labels of each split and the pixel
+// sums of the first training image, the last one and all of them.
+struct KnownValues {
+  Labels first_train_labels, first_test_labels;
+  std::uint64_t first_image_sum, last_image_sum, all_images_sum;
+};
+
+// Checks the split sizes (60000 and 10000) and the known values.
+template <class Dataset>
+void check_known_values(const Dataset& train, const Dataset& test, const KnownValues& known) {
+  CHECK(train.size() == 60000);
+  CHECK(test.size() == 10000);
+  CHECK(Labels(train.labels().begin(), train.labels().begin() + 5) == known.first_train_labels);
+  CHECK(Labels(test.labels().begin(), test.labels().begin() + 5) == known.first_test_labels);
+  const std::vector<std::uint8_t>& px = train.images();
+  CHECK(std::accumulate(px.begin(), px.begin() + 784, std::uint64_t(0)) == known.first_image_sum);
+  CHECK(std::accumulate(px.end() - 784, px.end(), std::uint64_t(0)) == known.last_image_sum);
+  CHECK(std::accumulate(px.begin(), px.end(), std::uint64_t(0)) == known.all_images_sum);
+}
+
 }  // namespace
 
 TEST_CASE("MNIST reads a split in the dash naming style raw") {
@@ -164,17 +184,11 @@ TEST_CASE("the real MNIST in data/mnist when fetched") {
     return;
   }
   MNIST train(dir, Split::train), test(dir, Split::test);
-  CHECK(train.size() == 60000);
-  CHECK(test.size() == 10000);
-  // The first labels of each split, and the count of zeros in the training set, as published.
-  CHECK(Labels(train.labels().begin(), train.labels().begin() + 5) == Labels{5, 0, 4, 1, 9});
-  CHECK(Labels(test.labels().begin(), test.labels().begin() + 5) == Labels{7, 2, 1, 0, 4});
+  // The first labels of each split as published; pixel sums printed by Python (sum of the bytes
+  // after the 16-byte header of train-images-idx3-ubyte).
+  check_known_values(train, test, {{5, 0, 4, 1, 9}, {7, 2, 1, 0, 4}, 27525u, 20920u, 1567298545u});
+  // The count of zeros in the training set, as published.
   CHECK(std::count(train.labels().begin(), train.labels().end(), 0) == 5923);
-  // Pixel sums printed by Python (sum of the bytes after the 16-byte header of train-images-idx3-ubyte).
-  const std::vector<std::uint8_t>& px = train.images();
-  CHECK(std::accumulate(px.begin(), px.begin() + 784, std::uint64_t(0)) == 27525u);
-  CHECK(std::accumulate(px.end() - 784, px.end(), std::uint64_t(0)) == 20920u);
-  CHECK(std::accumulate(px.begin(), px.end(), std::uint64_t(0)) == 1567298545u);
 
   // Memory: both splits plus a shuffled epoch of float batches stay far below 200 MiB.
   DataLoader<float> loader(train, 128, true, 1);
@@ -193,14 +207,7 @@ TEST_CASE("the real Fashion-MNIST from Debian when installed") {
     return;
   }
   FashionMNIST train(dir, Split::train), test(dir, Split::test);
-  CHECK(train.size() == 60000);
-  CHECK(test.size() == 10000);
-  for (std::int64_t c = 0; c < 10; ++c) CHECK(std::count(train.labels().begin(), train.labels().end(), c) == 6000);
   // Values printed by Python's gzip module from the same files.
-  CHECK(Labels(train.labels().begin(), train.labels().begin() + 5) == Labels{9, 0, 0, 3, 0});
-  CHECK(Labels(test.labels().begin(), test.labels().begin() + 5) == Labels{9, 2, 1, 1, 6});
-  const std::vector<std::uint8_t>& px = train.images();
-  CHECK(std::accumulate(px.begin(), px.begin() + 784, std::uint64_t(0)) == 76247u);
-  CHECK(std::accumulate(px.end() - 784, px.end(), std::uint64_t(0)) == 16684u);
-  CHECK(std::accumulate(px.begin(), px.end(), std::uint64_t(0)) == 3431114169u);
+  check_known_values(train, test, {{9, 0, 0, 3, 0}, {9, 2, 1, 1, 6}, 76247u, 16684u, 3431114169u});
+  for (std::int64_t c = 0; c < 10; ++c) CHECK(std::count(train.labels().begin(), train.labels().end(), c) == 6000);
 }

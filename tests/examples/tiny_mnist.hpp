@@ -41,4 +41,12 @@ inline ProgramRun run_program(const std::string& program, const std::string& arg
   return {WEXITSTATUS(status), output};
 }
 
+// Runs `program` expecting it to fail: exit status 1 and a message "<program>: ..." naming `culprit`.
+inline void check_reports_error(const std::string& program, const std::string& arguments, const std::string& culprit) {
+  const ProgramRun r = run_program(program, arguments);
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Matchers::Contains(program + ": ") && Catch::Matchers::Contains(culprit));
+}
+
 }  // namespace tg::test

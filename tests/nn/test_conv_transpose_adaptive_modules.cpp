@@ -5,12 +5,7 @@ using Catch::Matchers::Contains;
 
 TEST_CASE("ConvTranspose2d parameters: weight (in, out/groups, k, k) and bias (out), PyTorch's names") {
   nn::ConvTranspose2d conv(4, 6, 3, 2, 1, 1, 2);
-  auto named = conv.named_parameters();
-  REQUIRE(named.size() == 2);
-  CHECK(named[0].first == "weight");
-  CHECK(named[0].second.shape() == Shape{4, 3, 3, 3});
-  CHECK(named[1].first == "bias");
-  CHECK(named[1].second.shape() == Shape{6});
+  test::check_named_parameters(conv.named_parameters(), {{"weight", {4, 3, 3, 3}}, {"bias", {6}}});
   nn::ConvTranspose2d<double> no_bias(2, 3, 2, 1, 0, 0, 1, false);
   CHECK(no_bias.named_parameters().size() == 1);
   CHECK_FALSE(no_bias.bias().defined());

@@ -56,11 +56,7 @@ TEST_CASE("manual_seed makes module initialisation repeat") {
 
 TEST_CASE("Conv2d parameters: (out in/groups k k) and (out)") {
   nn::Conv2d conv(4, 6, 3, 1, 1, 1, 2);
-  auto named = conv.named_parameters();
-  REQUIRE(named.size() == 2);
-  CHECK(named[0].first == "weight");
-  CHECK(named[0].second.shape() == Shape{6, 2, 3, 3});
-  CHECK(named[1].second.shape() == Shape{6});
+  test::check_named_parameters(conv.named_parameters(), {{"weight", {6, 2, 3, 3}}, {"bias", {6}}});
   CHECK_THROWS_AS(nn::Conv2d(3, 6, 3, 1, 0, 1, 2), std::invalid_argument);
 }
 

@@ -2,6 +2,7 @@
 
 using namespace tg;
 using Catch::Matchers::Contains;
+using tg::test::all_finite;
 using tg::test::message_of;
 
 namespace {
@@ -13,13 +14,6 @@ template <class T>
 Tensor<T> grad_through(const Variable<T>& x, Variable<T> y, const Tensor<T>& seed) {
   y.backward(seed);
   return x.grad();
-}
-
-bool all_finite(const Tensor<double>& t) {
-  for (double v : t) {
-    if (!std::isfinite(v)) return false;
-  }
-  return true;
 }
 
 }  // namespace

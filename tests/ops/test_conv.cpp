@@ -130,11 +130,8 @@ TEST_CASE("conv2d: forward, gradcheck and gradgradcheck everything at once") {
 }
 
 TEST_CASE("conv2d: third derivatives through the gradients' own derivatives") {
-  Generator gen(35);
-  auto x = test::param(test::uniform({1, 2, 4, 3}, gen)), w = test::param(test::uniform({2, 1, 2, 2}, gen));
-  auto b = test::param(test::uniform({2}, gen)), g = test::param(test::uniform({1, 2, 3, 2}, gen));
-  auto f = [](auto& v) { return conv2d(v[0], v[1], v[2], 2, 1, 1, 2); };
-  test::require_gradgradcheck(test::gradient_function(f), {x, w, b, g});
+  test::require_third_derivatives([](auto& v) { return conv2d(v[0], v[1], v[2], 2, 1, 1, 2); },
+                                  {{1, 2, 4, 3}, {2, 1, 2, 2}, {2}, {1, 2, 3, 2}}, 35);
 }
 
 TEST_CASE("conv2d: under create_graph its gradients are recorded ops, without it plain values") {

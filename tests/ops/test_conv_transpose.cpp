@@ -154,11 +154,8 @@ TEST_CASE("conv_transpose2d: forward, gradcheck and gradgradcheck everything at 
 }
 
 TEST_CASE("conv_transpose2d: third derivatives") {
-  Generator gen(70);
-  auto x = test::param(test::uniform({1, 2, 2, 2}, gen)), w = test::param(test::uniform({2, 1, 2, 2}, gen));
-  auto b = test::param(test::uniform({2}, gen)), g = test::param(test::uniform({1, 2, 3, 3}, gen));
-  auto f = [](auto& v) { return conv_transpose2d(v[0], v[1], v[2], 2, 1, 1, 2); };
-  test::require_gradgradcheck(test::gradient_function(f), {x, w, b, g});
+  test::require_third_derivatives([](auto& v) { return conv_transpose2d(v[0], v[1], v[2], 2, 1, 1, 2); },
+                                  {{1, 2, 2, 2}, {2, 1, 2, 2}, {2}, {1, 2, 3, 3}}, 70);
 }
 
 TEST_CASE("conv_transpose2d: float agrees with double") {

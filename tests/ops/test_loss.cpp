@@ -2,18 +2,8 @@
 
 using namespace tg;
 using Catch::Matchers::Contains;
+using tg::test::all_finite;
 using tg::test::message_of;
-
-namespace {
-
-bool all_finite(const Tensor<double>& t) {
-  for (double v : t) {
-    if (!std::isfinite(v)) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------- mse_loss
 

@@ -15,6 +15,33 @@ Tensor<double> x_values() {
   return {{{3, -1, 4, 1}, {5, 9, -2, 6}, {5, 3, 5, -8}}, {{9, 7, -9, 3}, {2, 3, 8, 4}, {-6, 2, 6, 4}}};
 }
 
+using ReduceAll = std::function<Variable<double>(const Variable<double>&)>;
+using ReduceAxes = std::function<Variable<double>(const Variable<double>&, const Axes&, bool keepdim)>;
+
+// require_higher_order of a reduction over all elements of a (2, 3, 4) input, then, keepdim false
+// and true, over each of `axes3` of that input and each of `axes4` of a (2, 3, 2, 3) one; the
+// inputs are drawn in that order from Generator(seed).
+void check_reduction_higher_order(const ReduceAll& reduce_all, const ReduceAxes& reduce, std::uint64_t seed,
+                                  const std::vector<Axes>& axes3, const std::vector<Axes>& axes4) {
+  Generator gen(seed);
+  const Tensor<double> x3 = test::uniform({2, 3, 4}, gen);
+  const Tensor<double> x4 = test::uniform({2, 3, 2, 3}, gen);
+  test::require_higher_order([reduce_all](const Vars& v) { return reduce_all(v[0]); }, {test::param(x3)});
+  for (bool keep : {false, true}) {
+    INFO("keepdim " << keep);
+    for (const Axes& axes : axes3) {
+      INFO("axes " << fmt::format("{}", fmt::join(axes, ",")));
+      test::require_higher_order([reduce, axes, keep](const Vars& v) { return reduce(v[0], axes, keep); },
+                                 {test::param(x3)});
+    }
+    for (const Axes& axes : axes4) {
+      INFO("4-D, axes " << fmt::format("{}", fmt::join(axes, ",")));
+      test::require_higher_order([reduce, axes, keep](const Vars& v) { return reduce(v[0], axes, keep); },
+                                 {test::param(x4)});
+    }
+  }
+}
+
 Tensor<double> reshaped(Tensor<double> t, const Shape& shape) {
   t.reshape(shape);
   return t;
@@ -82,39 +109,16 @@ TEST_CASE("max: a NaN is the maximum (the first NaN gets the gradient) as in PyT
 }
 
 TEST_CASE("sum: gradcheck and gradgradcheck full keepdim true/false negative and several axes") {
-  Generator gen(31);
-  const Tensor<double> x3 = test::uniform({2, 3, 4}, gen);
-  const Tensor<double> x4 = test::uniform({2, 3, 2, 3}, gen);
-  test::require_higher_order([](const Vars& v) { return sum(v[0]); }, {test::param(x3)});
-  for (bool keep : {false, true}) {
-    INFO("keepdim " << keep);
-    for (const Axes& axes : {Axes{0}, Axes{1}, Axes{-1}, Axes{-3, -2}, Axes{2, 0}, Axes{}}) {
-      INFO("axes " << fmt::format("{}", fmt::join(axes, ",")));
-      test::require_higher_order([axes, keep](const Vars& v) { return sum(v[0], axes, keep); }, {test::param(x3)});
-    }
-    for (const Axes& axes : {Axes{0, 2}, Axes{1, -1}, Axes{0, 1, 3}}) {  // non-adjacent runs
-      INFO("4-D, axes " << fmt::format("{}", fmt::join(axes, ",")));
-      test::require_higher_order([axes, keep](const Vars& v) { return sum(v[0], axes, keep); }, {test::param(x4)});
-    }
-  }
+  check_reduction_higher_order([](const Variable<double>& x) { return sum(x); },
+                               [](const Variable<double>& x, const Axes& axes, bool keep) { return sum(x, axes, keep); },
+                               31, {Axes{0}, Axes{1}, Axes{-1}, Axes{-3, -2}, Axes{2, 0}, Axes{}},
+                               {Axes{0, 2}, Axes{1, -1}, Axes{0, 1, 3}});  // 4-D: non-adjacent runs
 }
 
 TEST_CASE("mean: gradcheck and gradgradcheck full keepdim true/false negative and several axes") {
-  Generator gen(32);
-  const Tensor<double> x3 = test::uniform({2, 3, 4}, gen);
-  const Tensor<double> x4 = test::uniform({2, 3, 2, 3}, gen);
-  test::require_higher_order([](const Vars& v) { return mean(v[0]); }, {test::param(x3)});
-  for (bool keep : {false, true}) {
-    INFO("keepdim " << keep);
-    for (const Axes& axes : {Axes{0}, Axes{-2}, Axes{-1, 0}, Axes{1, 2}}) {
-      INFO("axes " << fmt::format("{}", fmt::join(axes, ",")));
-      test::require_higher_order([axes, keep](const Vars& v) { return mean(v[0], axes, keep); }, {test::param(x3)});
-    }
-    for (const Axes& axes : {Axes{0, 2}, Axes{-3, -1}}) {
-      INFO("4-D, axes " << fmt::format("{}", fmt::join(axes, ",")));
-      test::require_higher_order([axes, keep](const Vars& v) { return mean(v[0], axes, keep); }, {test::param(x4)});
-    }
-  }
+  check_reduction_higher_order([](const Variable<double>& x) { return mean(x); },
+                               [](const Variable<double>& x, const Axes& axes, bool keep) { return mean(x, axes, keep); },
+                               32, {Axes{0}, Axes{-2}, Axes{-1, 0}, Axes{1, 2}}, {Axes{0, 2}, Axes{-3, -1}});
 }
 
 TEST_CASE("max: gradcheck and gradgradcheck along each axis negative axes keepdim true/false") {

@@ -2,17 +2,11 @@
 #include "test_util.hpp"
 
 using namespace tg;
+using tg::test::all_finite;
 
 namespace {
 
 using Vars = std::vector<Variable<double>>;
-
-bool all_finite(const Tensor<double>& t) {
-  for (double v : t) {
-    if (!std::isfinite(v)) return false;
-  }
-  return true;
-}
 
 }  // namespace
 

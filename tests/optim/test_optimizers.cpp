@@ -111,23 +111,36 @@ struct RmsRef {
 
 Variable<double> start() { return Variable<double>(tensor_of<double>(kStart), true); }
 
+// The values after `follow` of a fresh Opt(options) from kStart against `reference`.
+template <class Opt, class Options, class Ref>
+Tensor<double> follow_from_start(const Options& options, Ref reference) {
+  auto p = start();
+  Opt opt({p}, options);
+  follow(p, opt, reference, 1e-12);
+  return p.value();
+}
+
+// The values after the first `steps` gradients of kGrads, given to a fresh Opt(options) from kStart.
+template <class Opt, class Options>
+Tensor<double> after_steps(const Options& options, std::size_t steps) {
+  auto p = start();
+  Opt opt({p}, options);
+  for (std::size_t t = 0; t < steps; ++t) {
+    set_grad(p, kGrads[t]);
+    opt.step();
+  }
+  return p.value();
+}
+
 }  // namespace
 
 TEST_CASE("SGD: plain steps and L2 weight decay follow p -= lr * (g + wd * p)") {
-  auto p = start();
   optim::SGDOptions o; o.lr = 0.1;
-  optim::SGD sgd({p}, o);
-  follow(p, sgd, SgdRef{0.1, 0, 0, 0, false}, 1e-12);
-  auto q = start();
+  follow_from_start<optim::SGD<double>>(o, SgdRef{0.1, 0, 0, 0, false});
   o.weight_decay = 0.05;
-  optim::SGD decayed({q}, o);
-  follow(q, decayed, SgdRef{0.1, 0, 0, 0.05, false}, 1e-12);
+  follow_from_start<optim::SGD<double>>(o, SgdRef{0.1, 0, 0, 0.05, false});
   // Worked by hand: first step of element 0: 0.5 - 0.1 * (0.3 + 0.05 * 0.5) = 0.4675.
-  auto r = start();
-  optim::SGD once({r}, o);
-  set_grad(r, kGrads[0]);
-  once.step();
-  CHECK(r.value()(0) == Approx(0.4675).epsilon(1e-14));
+  CHECK(after_steps<optim::SGD<double>>(o, 1)(0) == Approx(0.4675).epsilon(1e-14));
 }
 
 TEST_CASE("SGD: the momentum buffer starts as the first gradient and then buf = m * buf + (1 - dampening) * g") {
@@ -142,22 +155,14 @@ TEST_CASE("SGD: the momentum buffer starts as the first gradient and then buf = 
   REQUIRE(sgd.state()[0].first == "0.momentum_buffer");
   CHECK(sgd.state()[0].second(1) == Approx(-0.2 + 0.01 * -1.5).epsilon(1e-14));
 
-  auto q = start();
-  optim::SGD full({q}, o);
-  follow(q, full, SgdRef{0.05, 0.9, 0.3, 0.01, false}, 1e-12);
+  follow_from_start<optim::SGD<double>>(o, SgdRef{0.05, 0.9, 0.3, 0.01, false});
 }
 
 TEST_CASE("SGD: nesterov uses g + momentum * buf") {
-  auto p = start();
   optim::SGDOptions o; o.lr = 0.1; o.momentum = 0.8; o.weight_decay = 0.02; o.nesterov = true;
-  optim::SGD sgd({p}, o);
-  follow(p, sgd, SgdRef{0.1, 0.8, 0, 0.02, true}, 1e-12);
+  follow_from_start<optim::SGD<double>>(o, SgdRef{0.1, 0.8, 0, 0.02, true});
   // By hand, element 3 (p = 0): step 1 d = -0.7, buf = -0.7, p = -0.1 * (-0.7 - 0.56) = 0.126.
-  auto q = start();
-  optim::SGD one({q}, o);
-  set_grad(q, kGrads[0]);
-  one.step();
-  CHECK(q.value()(3) == Approx(0.126).epsilon(1e-14));
+  CHECK(after_steps<optim::SGD<double>>(o, 1)(3) == Approx(0.126).epsilon(1e-14));
 }
 
 TEST_CASE("SGD on float parameters agrees with the double rule") {
@@ -195,34 +200,22 @@ TEST_CASE("Adam: defaults are PyTorch's and amsgrad uses the running maximum of 
   optim::AdamOptions d;
   CHECK(d.lr == 1e-3); CHECK(d.beta1 == 0.9); CHECK(d.beta2 == 0.999); CHECK(d.eps == 1e-8);
   CHECK(d.weight_decay == 0.0); CHECK_FALSE(d.amsgrad);
-  auto p = start();
   optim::AdamOptions o; o.lr = 0.05; o.beta2 = 0.5; o.amsgrad = true;
-  optim::Adam adam({p}, o);
-  AdamRef ref{0.05, 0.9, 0.5, 1e-8, 0, false, true};
-  follow(p, adam, ref, 1e-12);
+  const Tensor<double> p = follow_from_start<optim::Adam<double>>(o, AdamRef{0.05, 0.9, 0.5, 1e-8, 0, false, true});
   // The gradients shrink at some steps, so v_max and v differ: the reference without amsgrad differs.
-  auto q = start();
-  optim::Adam plain({q}, [] { optim::AdamOptions a; a.lr = 0.05; a.beta2 = 0.5; return a; }());
-  for (auto& g : kGrads) { set_grad(q, g); plain.step(); }
-  CHECK(std::abs(q.value()(3) - p.value()(3)) > 1e-4);
+  o.amsgrad = false;
+  const Tensor<double> q = after_steps<optim::Adam<double>>(o, kGrads.size());
+  CHECK(std::abs(q(3) - p(3)) > 1e-4);
 }
 
 TEST_CASE("AdamW: decoupled decay p *= 1 - lr * wd before the Adam update and default weight_decay 0.01") {
-  auto p = start();
   optim::AdamOptions o; o.lr = 0.05; o.weight_decay = 0.2;
-  optim::AdamW adamw({p}, o);
-  follow(p, adamw, AdamRef{0.05, 0.9, 0.999, 1e-8, 0.2, true}, 1e-12);
+  const Tensor<double> p = follow_from_start<optim::AdamW<double>>(o, AdamRef{0.05, 0.9, 0.999, 1e-8, 0.2, true});
   // Not the same as Adam's L2 decay.
-  auto q = start();
-  optim::Adam adam({q}, o);
-  for (auto& g : kGrads) { set_grad(q, g); adam.step(); }
-  CHECK(std::abs(q.value()(2) - p.value()(2)) > 1e-3);
+  const Tensor<double> q = after_steps<optim::Adam<double>>(o, kGrads.size());
+  CHECK(std::abs(q(2) - p(2)) > 1e-3);
   // By hand, element 2 after one step: 2 * (1 - 0.05 * 0.2) - 0.05 * 1.1 / (1.1 + 1e-8) = 1.93.
-  auto r = start();
-  optim::AdamW one({r}, o);
-  set_grad(r, kGrads[0]);
-  one.step();
-  CHECK(r.value()(2) == Approx(1.93).epsilon(1e-9));
+  CHECK(after_steps<optim::AdamW<double>>(o, 1)(2) == Approx(1.93).epsilon(1e-9));
 
   auto s = start();
   optim::AdamW defaults({s});
@@ -237,19 +230,14 @@ TEST_CASE("RMSprop: plain and with weight decay and momentum and centered") {
   struct Case { double wd, momentum; bool centered; };
   for (Case c : {Case{0, 0, false}, Case{0.1, 0, false}, Case{0.05, 0.7, false}, Case{0, 0, true}, Case{0.02, 0.5, true}}) {
     INFO("wd " << c.wd << " momentum " << c.momentum << " centered " << c.centered);
-    auto p = start();
     optim::RMSpropOptions o; o.lr = 0.01; o.alpha = 0.9; o.eps = 1e-6; o.weight_decay = c.wd;
     o.momentum = c.momentum; o.centered = c.centered;
-    optim::RMSprop rms({p}, o);
-    follow(p, rms, RmsRef{0.01, 0.9, 1e-6, c.wd, c.momentum, c.centered}, 1e-12);
+    follow_from_start<optim::RMSprop<double>>(o, RmsRef{0.01, 0.9, 1e-6, c.wd, c.momentum, c.centered});
   }
   // By hand, first plain step of element 0: s = 0.1 * 0.09, p = 0.5 - 0.01 * 0.3 / (sqrt(0.009) + 1e-6).
-  auto q = start();
   optim::RMSpropOptions o; o.lr = 0.01; o.alpha = 0.9; o.eps = 1e-6;
-  optim::RMSprop one({q}, o);
-  set_grad(q, kGrads[0]);
-  one.step();
-  CHECK(q.value()(0) == Approx(0.5 - 0.003 / (0.0948683298050514 + 1e-6)).epsilon(1e-14));
+  CHECK(after_steps<optim::RMSprop<double>>(o, 1)(0) ==
+        Approx(0.5 - 0.003 / (0.0948683298050514 + 1e-6)).epsilon(1e-14));
 }
 
 TEST_CASE("Parameters without a gradient are skipped and step counts are per parameter") {

@@ -30,4 +30,13 @@ inline DoubleFn gradient_function(DoubleFn f) {
   };
 }
 
+// f's third derivatives: gradgradcheck of gradient_function(f) at inputs of the given shapes
+// (f's inputs, then its output gradient), drawn in that order from Generator(seed).
+inline void require_third_derivatives(DoubleFn f, const std::vector<Shape>& shapes, std::uint64_t seed) {
+  Generator gen(seed);
+  std::vector<Variable<double>> inputs;
+  for (const Shape& shape : shapes) inputs.push_back(param(uniform(shape, gen)));
+  require_gradgradcheck(gradient_function(f), inputs);
+}
+
 }  // namespace tg::test

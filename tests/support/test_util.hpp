@@ -8,6 +8,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace tg::test {
 
@@ -41,6 +43,19 @@ void require_close(const Tensor<T>& actual, const Tensor<T>& expected, double to
     REQUIRE(static_cast<double>(actual.data()[i]) ==
             Approx(static_cast<double>(expected.data()[i])).margin(tol).epsilon(tol));
   }
+}
+
+// True when no element is NaN or infinite.
+inline bool all_finite(const Tensor<double>& t) {
+  for (double v : t) {
+    if (!std::isfinite(v)) return false;
+  }
+  return true;
+}
+
+// True when gradcheck's or gradgradcheck's report mentions `text`.
+inline bool report_has(const GradcheckResult& r, const std::string& text) {
+  return r.report.find(text) != std::string::npos;
 }
 
 // Runs gradcheck and fails the test with its report when it does not pass.
@@ -89,6 +104,17 @@ inline std::function<Variable<double>(const std::vector<Variable<double>>&)> gra
     const Variable<double> y = sum(f(v));
     return grad<double>({y}, {v[0]}, {}, std::nullopt, true)[0];
   };
+}
+
+// Checks named_parameters() of a module against the expected names and shapes, in order.
+template <class Named>
+void check_named_parameters(const Named& named, const std::vector<std::pair<std::string, Shape>>& expected) {
+  REQUIRE(named.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("parameter " << i);
+    CHECK(named[i].first == expected[i].first);
+    CHECK(named[i].second.shape() == expected[i].second);
+  }
 }
 
 // Runs `f`, requires that it throws E, and returns the message for further checks.
