@@ -187,36 +187,42 @@ struct Buffers {
   }
 };
 
-void run_openblas(const Shape& s, Buffers& b) {
+// The operands of call i of a GEMM made of s.calls calls. Per image, each call reads its own
+// slice of the operands that run over pixels: y_i = W.col_i (NN) and dcol_i = Wt.dY_i (TN) write
+// their own C; dW += dY_i.col_iT (NT) accumulates into one. Independent calls (attention heads)
+// each have their own A, B and C.
+struct Operands {
+  const float* A;
+  const float* B;
+  float* C;
+  float beta;
+};
+
+Operands operands(const Shape& s, Buffers& b, std::size_t i) {
   const std::size_t sa = s.M * s.K, sb = s.K * s.N, sc = s.M * s.N;
+  const bool per_image = s.calls > 1, own = s.independent;
+  return {b.A.data() + (per_image && (s.tb || own) ? i * sa : 0), b.B.data() + (per_image ? i * sb : 0),
+          b.C.data() + (per_image && (!s.tb || own) ? i * sc : 0),
+          per_image && s.tb && !own ? 1.f : 0.f};  // dW accumulates over images
+}
+
+void run_openblas(const Shape& s, Buffers& b) {
   for (std::size_t i = 0; i < s.calls; ++i) {
-    const bool per_image = s.calls > 1, own = s.independent;
-    // Per image, each call reads its own slice of the operands that run over pixels: y_i = W.col_i
-    // (NN) and dcol_i = Wt.dY_i (TN) write their own C; dW += dY_i.col_iT (NT) accumulates into one.
-    // Independent calls (attention heads) each have their own A, B and C.
-    const float* A = b.A.data() + (per_image && (s.tb || own) ? i * sa : 0);
-    const float* B = b.B.data() + (per_image ? i * sb : 0);
-    float* C = b.C.data() + (per_image && (!s.tb || own) ? i * sc : 0);
-    const float beta = per_image && s.tb && !own ? 1.f : 0.f;  // dW accumulates over images
+    const Operands o = operands(s, b, i);
     cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans,
-                static_cast<blasint>(s.M), static_cast<blasint>(s.N), static_cast<blasint>(s.K), 1.f, A,
-                static_cast<blasint>(s.ta ? s.M : s.K), B, static_cast<blasint>(s.tb ? s.K : s.N), beta, C,
+                static_cast<blasint>(s.M), static_cast<blasint>(s.N), static_cast<blasint>(s.K), 1.f, o.A,
+                static_cast<blasint>(s.ta ? s.M : s.K), o.B, static_cast<blasint>(s.tb ? s.K : s.N), o.beta, o.C,
                 static_cast<blasint>(s.N));
   }
 }
 
 #ifdef TAPEGRAD_BENCH_DNNL
 void run_dnnl(const Shape& s, Buffers& b) {
-  const std::size_t sa = s.M * s.K, sb = s.K * s.N, sc = s.M * s.N;
   for (std::size_t i = 0; i < s.calls; ++i) {
-    const bool per_image = s.calls > 1, own = s.independent;
-    const float* A = b.A.data() + (per_image && (s.tb || own) ? i * sa : 0);
-    const float* B = b.B.data() + (per_image ? i * sb : 0);
-    float* C = b.C.data() + (per_image && (!s.tb || own) ? i * sc : 0);
-    const float beta = per_image && s.tb && !own ? 1.f : 0.f;
+    const Operands o = operands(s, b, i);
     if (dnnl_sgemm(s.ta ? 'T' : 'N', s.tb ? 'T' : 'N', static_cast<dnnl_dim_t>(s.M), static_cast<dnnl_dim_t>(s.N),
-                   static_cast<dnnl_dim_t>(s.K), 1.f, A, static_cast<dnnl_dim_t>(s.ta ? s.M : s.K), B,
-                   static_cast<dnnl_dim_t>(s.tb ? s.K : s.N), beta, C, static_cast<dnnl_dim_t>(s.N)) != dnnl_success) {
+                   static_cast<dnnl_dim_t>(s.K), 1.f, o.A, static_cast<dnnl_dim_t>(s.ta ? s.M : s.K), o.B,
+                   static_cast<dnnl_dim_t>(s.tb ? s.K : s.N), o.beta, o.C, static_cast<dnnl_dim_t>(s.N)) != dnnl_success) {
       std::fprintf(stderr, "gemm_floor: dnnl_sgemm failed at %zux%zux%zu\n", s.M, s.N, s.K);
       std::exit(1);
     }

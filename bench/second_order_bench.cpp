@@ -15,7 +15,6 @@
 // Inputs, initial weights and v come from bench/second_order_data.hpp, the same numbers the
 // libtorch peer uses, so the printed losses and checksum (vᵀ H v) agree between the two programs.
 // W warm-up steps, then S timed steps; the median step time is reported. Last line: RESULT {json}.
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -26,7 +25,6 @@
 namespace {
 
 namespace so = bench::second_order;
-using clock_type = std::chrono::steady_clock;
 
 tg::Tensor<float> tensor_of(const std::vector<float>& values, const tg::Shape& shape) {
   tg::Tensor<float> t = tg::Tensor<float>::from_shape(shape);
@@ -46,30 +44,7 @@ void set_parameters(tg::nn::Module<float>& model) {
   }
 }
 
-struct Timing {
-  std::vector<double> step_ms;
-  double cpu_ms_per_step = 0;  // the process's CPU time (all threads, user + system) over the timed steps
-  double first_loss = 0, last_loss = 0, checksum = 0;
-};
-
-template <class Step>
-Timing time_steps(const so::Options& opt, Step step) {
-  Timing t;
-  double cpu_start = 0;
-  for (int s = 0; s < opt.warmup + opt.steps; ++s) {
-    if (s == opt.warmup) cpu_start = so::cpu_seconds();
-    const auto start = clock_type::now();
-    const float loss = step(s);
-    const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
-    if (s == 0) t.first_loss = loss;
-    if (s >= opt.warmup) t.step_ms.push_back(ms);
-    t.last_loss = loss;
-  }
-  t.cpu_ms_per_step = (so::cpu_seconds() - cpu_start) * 1e3 / opt.steps;
-  return t;
-}
-
-Timing run_wgan(const so::Options& opt) {
+so::Timing run_wgan(const so::Options& opt) {
   using tg::nn::Linear;
   using tg::nn::LeakyReLU;
   auto critic = std::make_shared<tg::nn::Sequential<float>>(
@@ -90,7 +65,7 @@ Timing run_wgan(const so::Options& opt) {
   }
   const tg::Variable<float> ones(tg::Tensor<float>(tg::Shape{so::kGanBatch, 1}, 1.0f));
 
-  return time_steps(opt, [&](int s) {
+  return so::time_steps(opt, [&](int s) {
     const std::size_t k = static_cast<std::size_t>(s) % so::kGanSets;
     optimizer.zero_grad();
     const tg::Variable<float> d_real = (*critic)(real[k]);
@@ -108,7 +83,7 @@ Timing run_wgan(const so::Options& opt) {
   });
 }
 
-Timing run_hvp(const so::Options& opt) {
+so::Timing run_hvp(const so::Options& opt) {
   auto mlp = bench::make_mlp();
   set_parameters(*mlp);
   const std::vector<tg::Variable<float>> params = mlp->parameters();
@@ -121,7 +96,7 @@ Timing run_hvp(const so::Options& opt) {
   const tg::Labels labels = so::hvp_labels();
 
   std::vector<tg::Variable<float>> hv;
-  Timing t = time_steps(opt, [&](int) {
+  so::Timing t = so::time_steps(opt, [&](int) {
     const tg::Variable<float> loss = tg::cross_entropy((*mlp)(images), labels);
     const std::vector<tg::Variable<float>> g = tg::grad<float>({loss}, params, {}, std::nullopt, /*create_graph=*/true);
     tg::Variable<float> g_dot_v = tg::sum(g[0] * v[0]);
@@ -138,14 +113,8 @@ Timing run_hvp(const so::Options& opt) {
 int main(int argc, char** argv) try {
   const so::Options opt = so::parse("second_order_bench", argc, argv);
   tg::set_num_threads(opt.threads);
-  const Timing t = opt.bench == "wgan" ? run_wgan(opt) : run_hvp(opt);
-  std::printf("%s, %d threads: %.3f ms per step (median of %d), loss first %.6f last %.6f, checksum %.6g; CPU %.3f ms per step\n",
-              opt.bench.c_str(), tg::get_num_threads(), so::median(t.step_ms), opt.steps, t.first_loss, t.last_loss,
-              t.checksum, t.cpu_ms_per_step);
-  std::printf("RESULT {\"kind\": \"second_order\", \"framework\": \"tapegrad\", \"bench\": \"%s\", \"threads\": %d, "
-              "\"steps\": %d, \"step_ms_median\": %.5f, \"first_loss\": %.6f, \"last_loss\": %.6f, "
-              "\"checksum\": %.6g, \"cpu_ms_per_step\": %.4f}\n",
-              opt.bench.c_str(), opt.threads, opt.steps, so::median(t.step_ms), t.first_loss, t.last_loss, t.checksum, t.cpu_ms_per_step);
+  const so::Timing t = opt.bench == "wgan" ? run_wgan(opt) : run_hvp(opt);
+  so::report(opt, t, "tapegrad", std::to_string(tg::get_num_threads()) + " threads", "");
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "second_order_bench: %s\n", e.what());

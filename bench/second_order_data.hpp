@@ -1,18 +1,19 @@
 // What bench/second_order_bench.cpp (tapegrad) and bench/peers/torch_second_order.cpp (libtorch)
 // both need to do the same work from the same numbers: the shapes, a tiny portable generator for
 // the inputs and initial weights (so both programs start from identical values and their printed
-// losses and checksums can be compared), and the command line. No tapegrad or torch here.
+// losses and checksums can be compared), the command line, the timing of the steps and the
+// report. No tapegrad or torch here.
 #pragma once
 
-#include <sys/resource.h>
-
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include "command_line.hpp"
+#include "measure.hpp"
 
 namespace bench::second_order {
 
@@ -84,44 +85,59 @@ struct Options {
   int warmup = 10;
 };
 
-[[noreturn]] inline void usage(const char* program, const std::string& message) {
-  std::fprintf(stderr, "%s: %s\nusage: %s --bench wgan|hvp [--threads N] [--steps S] [--warmup W]\n", program,
-               message.c_str(), program);
-  std::exit(2);
-}
-
 inline Options parse(const char* program, int argc, char** argv) {
+  const std::string usage_text = std::string(program) + " --bench wgan|hvp [--threads N] [--steps S] [--warmup W]";
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(program, "missing value after " + arg);
-      return argv[++i];
-    };
-    if (arg == "--bench") o.bench = value();
-    else if (arg == "--threads") o.threads = std::atoi(value().c_str());
-    else if (arg == "--steps") o.steps = std::atoi(value().c_str());
-    else if (arg == "--warmup") o.warmup = std::atoi(value().c_str());
-    else usage(program, "unknown argument " + arg);
-  }
-  if (o.bench != "wgan" && o.bench != "hvp") usage(program, "--bench must be wgan or hvp");
-  if (o.threads < 1 || o.steps < 1 || o.warmup < 0) usage(program, "--threads and --steps must be positive");
+  parse_flags(program, usage_text, argc, argv, [&](const std::string& flag, auto value) {
+    if (flag == "--bench") o.bench = value();
+    else if (flag == "--threads") o.threads = std::atoi(value().c_str());
+    else if (flag == "--steps") o.steps = std::atoi(value().c_str());
+    else if (flag == "--warmup") o.warmup = std::atoi(value().c_str());
+    else return false;
+    return true;
+  });
+  if (o.bench != "wgan" && o.bench != "hvp") usage(program, usage_text, "--bench must be wgan or hvp");
+  if (o.threads < 1 || o.steps < 1 || o.warmup < 0) usage(program, usage_text, "--threads and --steps must be positive");
   return o;
 }
 
-// CPU time of the whole process (every thread), user + system, in seconds.
-inline double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+struct Timing {
+  std::vector<double> step_ms;
+  double cpu_ms_per_step = 0;  // the process's CPU time (all threads, user + system) over the timed steps
+  double first_loss = 0, last_loss = 0, checksum = 0;
+};
+
+// opt.warmup untimed calls of step(s), then opt.steps timed ones; step returns the step's loss.
+template <class Step>
+Timing time_steps(const Options& opt, Step step) {
+  Timing t;
+  double cpu_start = 0;
+  for (int s = 0; s < opt.warmup + opt.steps; ++s) {
+    if (s == opt.warmup) cpu_start = cpu_seconds();
+    const auto start = clock_type::now();
+    const float loss = step(s);
+    const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+    if (s == 0) t.first_loss = loss;
+    if (s >= opt.warmup) t.step_ms.push_back(ms);
+    t.last_loss = loss;
+  }
+  t.cpu_ms_per_step = (cpu_seconds() - cpu_start) * 1e3 / opt.steps;
+  return t;
 }
 
-inline double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+// The summary line and the last line, `RESULT {json}`: `threads` says how the program ran ("2
+// threads"), and `extra_json` ("\"key\": value, " each) stands between "threads" and "steps".
+inline void report(const Options& opt, const Timing& t, const char* framework, const std::string& threads,
+                   const std::string& extra_json) {
+  const double step_ms = median(t.step_ms);
+  std::printf("%s, %s: %.3f ms per step (median of %d), loss first %.6f last %.6f, checksum %.6g; CPU %.3f ms per step\n",
+              opt.bench.c_str(), threads.c_str(), step_ms, opt.steps, t.first_loss, t.last_loss, t.checksum,
+              t.cpu_ms_per_step);
+  std::printf("RESULT {\"kind\": \"second_order\", \"framework\": \"%s\", \"bench\": \"%s\", \"threads\": %d, %s"
+              "\"steps\": %d, \"step_ms_median\": %.5f, \"first_loss\": %.6f, \"last_loss\": %.6f, "
+              "\"checksum\": %.6g, \"cpu_ms_per_step\": %.4f}\n",
+              framework, opt.bench.c_str(), opt.threads, extra_json.c_str(), opt.steps, step_ms, t.first_loss,
+              t.last_loss, t.checksum, t.cpu_ms_per_step);
 }
 
 }  // namespace bench::second_order

@@ -5,6 +5,7 @@
 // Run with --help for the options.
 #include "mnist_training.hpp"
 #include "png_writer.hpp"
+#include "program.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -77,36 +78,26 @@ int train(tg::nn::Module<float>& model, const example::Config& config, const std
   std::printf("mnist_autoencoder on %s (%zu training, %zu test images), %s lr %g, batch %zu, %d threads\n",
               config.dataset.c_str(), train_set.size(), test_set.size(), config.optimizer.c_str(), config.lr,
               config.batch_size, tg::get_num_threads());
-  using clock = std::chrono::steady_clock;
   double mse = 0;
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
-    const auto start = clock::now();
+    const example::Stopwatch epoch_time;
     example::Progress progress(epoch, config.epochs, loader.num_batches());
-    double loss_sum = 0;
-    std::size_t seen = 0;
     for (auto it = loader.begin(); it != loader.end(); ++it) {
       const auto& batch = *it;
       optimizer->zero_grad();
       tg::Variable<float> loss = tg::mse_loss(model(batch.images), batch.images);  // the target is the input
       loss.backward();
       optimizer->step();
-      loss_sum += loss.item() * static_cast<double>(batch.size());
-      seen += batch.size();
-      const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
-      progress.update(it.index(), loss.item(), static_cast<double>(seen) / elapsed);
+      progress.update(it.index(), loss.item(), batch.size());
     }
     progress.finish();
     schedule.step();
     mse = test_mse(model, test_set, 1000);
-    const double seconds = std::chrono::duration<double>(clock::now() - start).count();
-    std::printf("epoch %2d/%d  train mse %.4f  test mse %.4f  %.1f s\n", epoch, config.epochs,
-                loss_sum / static_cast<double>(seen), mse, seconds);
+    std::printf("epoch %2d/%d  train mse %.4f  test mse %.4f  %.1f s\n", epoch, config.epochs, progress.mean_loss(),
+                mse, epoch_time.seconds());
     std::fflush(stdout);
   }
-  if (!config.save.empty()) {
-    tg::nn::save(model, config.save);
-    std::printf("saved parameters to %s\n", config.save.c_str());
-  }
+  example::save_if_asked(model, config);
   if (!png_path.empty()) {
     example::write_png(png_path, reconstruction_grid(model, test_set, std::min<std::size_t>(10, test_set.size())));
     std::printf("wrote test digits and their reconstructions to %s\n", png_path.c_str());
@@ -129,14 +120,10 @@ int main(int argc, char** argv) {
   for (const char* unused : {"--metrics-json", "--dot"}) app.remove_option(app.get_option(unused));  // the classifiers' options
   app.add_option("--png", png_path, "write test digits and their reconstructions to this PNG file (\"\": none)")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return example::parse_and_run(app, argc, argv, [&] {
     tg::manual_seed(config.seed);
     auto model = make_autoencoder();
     std::printf("%s", tg::nn::summary(*model, tg::Shape{1, 1, 28, 28}).c_str());
     return train(*model, config, png_path);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mnist_autoencoder: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -5,11 +5,11 @@
 #include <tapegrad/tapegrad.hpp>
 
 #include "augment.hpp"
+#include "program.hpp"
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -93,11 +93,16 @@ struct EpochMetrics {
   double train_loss, train_accuracy, test_accuracy, seconds, lr;
 };
 
-// Shows progress on one line of a terminal, or a plain line every quarter epoch otherwise.
+// Shows an epoch's progress on one line of a terminal, or a plain line every quarter epoch
+// otherwise, and keeps its running totals.
 class Progress {
  public:
   Progress(int epoch, int epochs, std::size_t batches) : epoch_(epoch), epochs_(epochs), batches_(batches) {}
-  void update(std::size_t batch, double loss, double images_per_second) {
+  // After batch number `batch` (from 0) of `images` images, whose mean loss was `loss`.
+  void update(std::size_t batch, double loss, std::size_t images) {
+    loss_sum_ += loss * static_cast<double>(images);
+    images_ += images;
+    const double images_per_second = static_cast<double>(images_) / stopwatch_.seconds();
     if (tty_) {
       const int width = 30, filled = static_cast<int>(width * (batch + 1) / batches_);
       std::printf("\repoch %d/%d [%s%s] %zu/%zu  loss %.4f  %.0f images/s ", epoch_, epochs_,
@@ -113,11 +118,16 @@ class Progress {
   void finish() {
     if (tty_) std::printf("\r%*s\r", 100, "");
   }
+  std::size_t images() const { return images_; }
+  double mean_loss() const { return loss_sum_ / static_cast<double>(images_); }
 
  private:
   int epoch_, epochs_;
   std::size_t batches_;
   bool tty_ = isatty(fileno(stdout)) != 0;
+  Stopwatch stopwatch_;
+  double loss_sum_ = 0;
+  std::size_t images_ = 0;
 };
 
 // Share of correct predictions over a whole split, without recording a tape, in eval mode.
@@ -165,6 +175,13 @@ inline void write_metrics(const std::string& path, const std::string& model_name
   write_file(path, json);
 }
 
+// Writes the trained parameters to --save's file, when given.
+inline void save_if_asked(tg::nn::Module<float>& model, const Config& config) {
+  if (config.save.empty()) return;
+  tg::nn::save(model, config.save);
+  std::printf("saved parameters to %s\n", config.save.c_str());
+}
+
 // Trains `model` with cross-entropy, printing per epoch the train loss and accuracy, the test
 // accuracy and the seconds, and at the end `test accuracy: NN.NN%`.
 inline int train(tg::nn::Module<float>& model, const std::string& model_name, const Config& config) {
@@ -184,13 +201,11 @@ inline int train(tg::nn::Module<float>& model, const std::string& model_name, co
   if (config.augment)
     std::printf("augmentation: random horizontal flip, random shift up to %d pixels\n", config.augment_pad);
   std::vector<EpochMetrics> history;
-  using clock = std::chrono::steady_clock;
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
-    const auto start = clock::now();
+    const Stopwatch epoch_time;
     const double lr = optimizer->lr();
     Progress progress(epoch, config.epochs, loader.num_batches());
-    double loss_sum = 0;
-    std::size_t seen = 0, correct = 0;
+    std::size_t correct = 0;
     for (auto it = loader.begin(); it != loader.end(); ++it) {
       auto& batch = *it;
       // In place: the loader's buffer holds only this batch, and is not yet part of any graph.
@@ -210,27 +225,22 @@ inline int train(tg::nn::Module<float>& model, const std::string& model_name, co
         const float* row = logits.value().data() + i * classes;
         correct += static_cast<std::int64_t>(std::max_element(row, row + classes) - row) == batch.labels[i];
       }
-      loss_sum += loss.item() * static_cast<double>(batch.size());
-      seen += batch.size();
-      const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
-      progress.update(it.index(), loss.item(), static_cast<double>(seen) / elapsed);
+      progress.update(it.index(), loss.item(), batch.size());
     }
     progress.finish();
     schedule.step();
     const double test_accuracy = accuracy(model, test_set, 1000);
-    const double seconds = std::chrono::duration<double>(clock::now() - start).count();
-    history.push_back({epoch, loss_sum / static_cast<double>(seen), 100.0 * static_cast<double>(correct) / static_cast<double>(seen),
-                       test_accuracy, seconds, lr});
+    const double seconds = epoch_time.seconds();
+    history.push_back({epoch, progress.mean_loss(),
+                       100.0 * static_cast<double>(correct) / static_cast<double>(progress.images()), test_accuracy,
+                       seconds, lr});
     const auto& m = history.back();
     std::printf("epoch %2d/%d  train loss %.4f  train accuracy %6.2f%%  test accuracy %6.2f%%  %.1f s\n", epoch,
                 config.epochs, m.train_loss, m.train_accuracy, m.test_accuracy, m.seconds);
     std::fflush(stdout);
     if (!config.metrics_json.empty()) write_metrics(config.metrics_json, model_name, config, history);
   }
-  if (!config.save.empty()) {
-    tg::nn::save(model, config.save);
-    std::printf("saved parameters to %s\n", config.save.c_str());
-  }
+  save_if_asked(model, config);
   std::printf("test accuracy: %.2f%%\n", history.back().test_accuracy);
   return 0;
 }
@@ -240,16 +250,12 @@ inline int run(int argc, char** argv, const std::string& model_name, const std::
                const std::function<std::shared_ptr<tg::nn::Module<float>>()>& make_model) {
   CLI::App app(description, model_name);
   add_options(app, config);
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return parse_and_run(app, argc, argv, [&] {
     tg::manual_seed(config.seed);
     auto model = make_model();
     std::printf("%s", tg::nn::summary(*model, tg::Shape{1, 1, 28, 28}).c_str());
     return train(*model, model_name, config);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", model_name.c_str(), e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace example

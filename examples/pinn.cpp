@@ -14,11 +14,11 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 
 #include "png_writer.hpp"
+#include "program.hpp"
 
 namespace {
 
@@ -215,11 +215,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", config.seed, "seed for initialisation and collocation points")->capture_default_str();
   app.add_option("--threads", config.threads, "worker threads (0: all cores; the net is small, one is fastest)")->capture_default_str();
   app.add_option("--out", config.out, "PNG plot of the learned against the exact solution")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    using clock = std::chrono::steady_clock;
-    const auto start = clock::now();
+  return example::parse_and_run(app, argc, argv, [&] {
+    const example::Stopwatch stopwatch;
     tg::set_num_threads(config.threads);
     tg::manual_seed(config.seed);
     tg::Generator points_generator(config.seed + 1);
@@ -244,7 +241,7 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
     }
-    const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+    const double seconds = stopwatch.seconds();
     const double error = max_error(net);
     std::printf("max |u(x) - sin(pi x)| over 1000 points: %.3e after %d steps in %.1f s\n", error, config.steps, seconds);
 
@@ -254,8 +251,5 @@ int main(int argc, char** argv) {
     example::write_png(config.out, plot(x, exact, evaluate(net, x)));
     std::printf("wrote %s (light blue: exact sin(pi x), red: learned u(x))\n", config.out.c_str());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "pinn: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -24,6 +24,7 @@
 #include "mnist_models.hpp"
 #include "mnist_training.hpp"
 #include "png_writer.hpp"
+#include "program.hpp"
 
 namespace {
 
@@ -206,11 +207,8 @@ int main(int argc, char** argv) {
   app.add_option("--samples", config.samples, "generated samples the classifier judges per epoch")->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--seed", config.seed, "seed for initialisation, noise and shuffling")->capture_default_str();
   app.add_option("--threads", config.threads, "worker threads (0: all cores; the MLPs are small, one is fastest)")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    using clock = std::chrono::steady_clock;
-    const auto start = clock::now();
+  return example::parse_and_run(app, argc, argv, [&] {
+    const example::Stopwatch stopwatch;
     tg::set_num_threads(config.threads);
     tg::manual_seed(config.seed);
     std::filesystem::create_directories(config.out_dir);
@@ -241,7 +239,7 @@ int main(int argc, char** argv) {
     const std::size_t batches = (n + config.batch_size - 1) / config.batch_size;
     tg::Tensor<float> batch = xt::zeros<float>({config.batch_size, std::size_t{784}});
     for (int epoch = 1; epoch <= config.epochs; ++epoch) {
-      const auto epoch_start = clock::now();
+      const example::Stopwatch epoch_time;
       std::shuffle(order.begin(), order.end(), shuffler);
       double distance_sum = 0, penalty_sum = 0, generator_loss_sum = 0;
       std::size_t critic_steps = 0, generator_steps = 0;
@@ -274,15 +272,14 @@ int main(int argc, char** argv) {
           generator_loss_sum += generator_loss.item();
           ++generator_steps;
         }
-        const double elapsed = std::chrono::duration<double>(clock::now() - epoch_start).count();
-        progress.update(b, critic_loss.item(), static_cast<double>(first + size) / elapsed);
+        progress.update(b, critic_loss.item(), size);
       }
       progress.finish();
 
       const std::string grid_path = (std::filesystem::path(config.out_dir) / fmt::format("epoch_{:02d}.png", epoch)).string();
       example::write_png(grid_path, digit_grid(generate(*generator, grid_noise)));
       const Verdict verdict = classify_samples(*generator, *classifier, config.samples, config.latent, judge_noise);
-      const double seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
+      const double seconds = epoch_time.seconds();
       std::printf("epoch %d/%d  W-distance %.4f  penalty %.4f  generator loss %.4f  (%zu critic, %zu generator steps)  %.1f s\n",
                   epoch, config.epochs, distance_sum / static_cast<double>(critic_steps),
                   penalty_sum / static_cast<double>(critic_steps),
@@ -295,11 +292,7 @@ int main(int argc, char** argv) {
       std::printf("wrote %s\n", grid_path.c_str());
       std::fflush(stdout);
     }
-    const double seconds = std::chrono::duration<double>(clock::now() - start).count();
-    std::printf("total time: %.1f s\n", seconds);
+    std::printf("total time: %.1f s\n", stopwatch.seconds());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "wgan_gp: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -9,9 +9,7 @@
 // linear layers, takes its threads from OPENBLAS_NUM_THREADS. Last line: RESULT {json}.
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -20,7 +18,6 @@
 namespace {
 
 namespace so = bench::second_order;
-using clock_type = std::chrono::steady_clock;
 
 torch::Tensor tensor_of(const std::vector<float>& values, std::vector<std::int64_t> shape) {
   return torch::from_blob(const_cast<float*>(values.data()), shape, torch::kFloat32).clone();
@@ -39,30 +36,7 @@ void set_parameters(torch::nn::Module& model) {
   }
 }
 
-struct Timing {
-  std::vector<double> step_ms;
-  double cpu_ms_per_step = 0;  // the process's CPU time (all threads, user + system) over the timed steps
-  double first_loss = 0, last_loss = 0, checksum = 0;
-};
-
-template <class Step>
-Timing time_steps(const so::Options& opt, Step step) {
-  Timing t;
-  double cpu_start = 0;
-  for (int s = 0; s < opt.warmup + opt.steps; ++s) {
-    if (s == opt.warmup) cpu_start = so::cpu_seconds();
-    const auto start = clock_type::now();
-    const float loss = step(s);
-    const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
-    if (s == 0) t.first_loss = loss;
-    if (s >= opt.warmup) t.step_ms.push_back(ms);
-    t.last_loss = loss;
-  }
-  t.cpu_ms_per_step = (so::cpu_seconds() - cpu_start) * 1e3 / opt.steps;
-  return t;
-}
-
-Timing run_wgan(const so::Options& opt) {
+so::Timing run_wgan(const so::Options& opt) {
   namespace nn = torch::nn;
   const auto n = static_cast<std::int64_t>(so::kGanBatch), pixels = static_cast<std::int64_t>(so::kPixels),
              hidden = static_cast<std::int64_t>(so::kCriticHidden);
@@ -81,7 +55,7 @@ Timing run_wgan(const so::Options& opt) {
   }
   const torch::Tensor ones = torch::ones({n, 1});
 
-  return time_steps(opt, [&](int s) {
+  return so::time_steps(opt, [&](int s) {
     const std::size_t k = static_cast<std::size_t>(s) % so::kGanSets;
     optimizer.zero_grad();
     const torch::Tensor d_real = critic->forward(real[k]);
@@ -99,7 +73,7 @@ Timing run_wgan(const so::Options& opt) {
   });
 }
 
-Timing run_hvp(const so::Options& opt) {
+so::Timing run_hvp(const so::Options& opt) {
   namespace nn = torch::nn;
   nn::Sequential mlp(nn::Flatten(), nn::Linear(784, 256), nn::ReLU(), nn::Linear(256, 128), nn::ReLU(),
                      nn::Linear(128, 10));
@@ -114,7 +88,7 @@ Timing run_hvp(const so::Options& opt) {
   const torch::Tensor labels = torch::tensor(label_values, torch::kInt64);
 
   std::vector<torch::Tensor> hv;
-  Timing t = time_steps(opt, [&](int) {
+  so::Timing t = so::time_steps(opt, [&](int) {
     const torch::Tensor loss = torch::nn::functional::cross_entropy(mlp->forward(images), labels);
     const std::vector<torch::Tensor> g = torch::autograd::grad({loss}, params, {}, /*retain_graph=*/true,
                                                                /*create_graph=*/true);
@@ -132,17 +106,11 @@ Timing run_hvp(const so::Options& opt) {
 int main(int argc, char** argv) try {
   const so::Options opt = so::parse("torch_second_order", argc, argv);
   torch::set_num_threads(opt.threads);
-  const Timing t = opt.bench == "wgan" ? run_wgan(opt) : run_hvp(opt);
-  const char* blas_env = std::getenv("OPENBLAS_NUM_THREADS");
-  std::printf("%s, torch threads %d, OPENBLAS_NUM_THREADS=%s: %.3f ms per step (median of %d), loss first %.6f "
-              "last %.6f, checksum %.6g; CPU %.3f ms per step\n",
-              opt.bench.c_str(), torch::get_num_threads(), blas_env ? blas_env : "(unset)", so::median(t.step_ms),
-              opt.steps, t.first_loss, t.last_loss, t.checksum, t.cpu_ms_per_step);
-  std::printf("RESULT {\"kind\": \"second_order\", \"framework\": \"libtorch\", \"bench\": \"%s\", \"threads\": %d, "
-              "\"blas_threads\": \"%s\", \"steps\": %d, \"step_ms_median\": %.5f, \"first_loss\": %.6f, "
-              "\"last_loss\": %.6f, \"checksum\": %.6g, \"cpu_ms_per_step\": %.4f}\n",
-              opt.bench.c_str(), opt.threads, blas_env ? blas_env : "", opt.steps, so::median(t.step_ms), t.first_loss,
-              t.last_loss, t.checksum, t.cpu_ms_per_step);
+  const so::Timing t = opt.bench == "wgan" ? run_wgan(opt) : run_hvp(opt);
+  so::report(opt, t, "libtorch",
+             "torch threads " + std::to_string(torch::get_num_threads()) +
+                 ", OPENBLAS_NUM_THREADS=" + bench::openblas_threads("(unset)"),
+             std::string("\"blas_threads\": \"") + bench::openblas_threads("") + "\", ");
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "torch_second_order: %s\n", e.what());
