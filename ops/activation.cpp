@@ -126,12 +126,29 @@ Variable<T> elu_backward(const Variable<T>& g, const Variable<T>& x, T alpha) {
                            });
 }
 
+// A softmax-family loop (detail/softmax_kernel.hpp) along `axis`, checked as `op`: a forward loop
+// from x, or a backward loop from the forward's output y and its gradient g.
+template <class T>
+Tensor<T> along_axis(const char* op, void (*loop)(const T*, T*, const detail::AxisLayout&), const Tensor<T>& x,
+                     int axis) {
+  const detail::AxisLayout layout = detail::axis_layout(op, shape_of(x), axis);
+  Tensor<T> y = Tensor<T>::from_shape(x.shape());
+  loop(x.data(), y.data(), layout);
+  return y;
+}
+template <class T>
+Tensor<T> along_axis(const char* op, void (*loop)(const T*, const T*, T*, const detail::AxisLayout&),
+                     const Tensor<T>& y, const Tensor<T>& g, int axis) {
+  const detail::AxisLayout layout = detail::axis_layout(op, shape_of(y), axis);
+  Tensor<T> gx = Tensor<T>::from_shape(y.shape());
+  loop(y.data(), g.data(), gx.data(), layout);
+  return gx;
+}
+
 // y * (g - sum(g * y)) along the axis, y = softmax(x).
 template <class T>
 Variable<T> softmax_backward(const Variable<T>& g, const Variable<T>& y, int axis) {
-  const detail::AxisLayout layout = detail::axis_layout("softmax", y.shape(), axis);
-  Tensor<T> out = Tensor<T>::from_shape(y.value().shape());
-  detail::softmax_backward(y.value().data(), g.value().data(), out.data(), layout);
+  Tensor<T> out = along_axis("softmax", detail::softmax_backward<T>, y.value(), g.value(), axis);
   return detail::record<T>("softmax_backward", std::move(out), {g, y}, detail::saves_inputs({0, 1}),
                            [g, y, axis](Variable<T> u, const Variable<T>&) {
                              Variable<T> gy;
@@ -147,9 +164,7 @@ Variable<T> softmax_backward(const Variable<T>& g, const Variable<T>& y, int axi
 // (I - 1 p^T along the axis) is not symmetric.
 template <class T>
 Variable<T> log_softmax_backward(const Variable<T>& g, const Variable<T>& y, int axis) {
-  const detail::AxisLayout layout = detail::axis_layout("log_softmax", y.shape(), axis);
-  Tensor<T> out = Tensor<T>::from_shape(y.value().shape());
-  detail::log_softmax_backward(y.value().data(), g.value().data(), out.data(), layout);
+  Tensor<T> out = along_axis("log_softmax", detail::log_softmax_backward<T>, y.value(), g.value(), axis);
   return detail::record<T>("log_softmax_backward", std::move(out), {g, y}, detail::saves_inputs({0, 1}),
                            [g, y, axis](Variable<T> u, const Variable<T>&) {
                              const Variable<T> p = exp(y);
@@ -207,10 +222,7 @@ Variable<T> elu(const Variable<T>& a, Scalar<T> alpha) {
 
 template <class T>
 Variable<T> softmax(const Variable<T>& a, int axis) {
-  const Tensor<T>& x = a.value();
-  const detail::AxisLayout layout = detail::axis_layout("softmax", shape_of(x), axis);
-  Tensor<T> y = Tensor<T>::from_shape(x.shape());
-  detail::softmax_forward(x.data(), y.data(), layout);
+  Tensor<T> y = along_axis("softmax", detail::softmax_forward<T>, a.value(), axis);
   return detail::record<T>("softmax", std::move(y), {a}, detail::saves_output(),
                            [axis](Variable<T> g, const Variable<T>& out) {
                              return detail::single(softmax_backward(g, out, axis));
@@ -219,10 +231,7 @@ Variable<T> softmax(const Variable<T>& a, int axis) {
 
 template <class T>
 Variable<T> log_softmax(const Variable<T>& a, int axis) {
-  const Tensor<T>& x = a.value();
-  const detail::AxisLayout layout = detail::axis_layout("log_softmax", shape_of(x), axis);
-  Tensor<T> y = Tensor<T>::from_shape(x.shape());
-  detail::log_softmax_forward(x.data(), y.data(), layout);
+  Tensor<T> y = along_axis("log_softmax", detail::log_softmax_forward<T>, a.value(), axis);
   return detail::record<T>("log_softmax", std::move(y), {a}, detail::saves_output(),
                            [axis](Variable<T> g, const Variable<T>& out) {
                              return detail::single(log_softmax_backward(g, out, axis));

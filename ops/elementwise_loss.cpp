@@ -1,5 +1,5 @@
-// l1_loss, huber_loss and binary_cross_entropy (declared in loss.hpp): losses that are the mean of
-// an elementwise term, with PyTorch's values and gradients at kinks and clamps.
+// mse_loss, l1_loss, huber_loss and binary_cross_entropy (declared in loss.hpp): losses that are the
+// mean of an elementwise term, with PyTorch's values and gradients at kinks and clamps.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -23,6 +23,22 @@ using detail::Gradients;
 template <class T, class F>
 Tensor<T> mean_of(std::size_t count, F term) {
   return Tensor<T>(static_cast<T>(detail::lane_sum(count, term) / static_cast<double>(count)));
+}
+
+// A loss of the difference d = pred - target (broadcast, checked as `op`): the mean of term(d) over
+// its `count` elements.
+template <class T>
+struct DifferenceMean {
+  Tensor<T> loss;
+  std::size_t count;
+};
+
+template <class T, class Term>
+DifferenceMean<T> mean_over_difference(const char* op, const Variable<T>& pred, const Variable<T>& target, Term term) {
+  detail::broadcast_shapes(op, pred.shape(), target.shape());
+  const Tensor<T> diff = pred.value() - target.value();
+  const T* d = diff.data();
+  return {mean_of<T>(diff.size(), [d, term](std::size_t i) { return term(d[i]); }), diff.size()};
 }
 
 // sign(v) as torch.sign: 0 at 0, NaN at NaN.
@@ -74,14 +90,20 @@ Variable<T> bce_backward(const Variable<T>& g, const Variable<T>& p, const Varia
 }  // namespace
 
 template <class T>
+Variable<T> mse_loss(const Variable<T>& pred, const Variable<T>& target) {
+  DifferenceMean<T> m = mean_over_difference("mse_loss", pred, target, [](T d) { return d * d; });
+  return detail::record<T>("mse_loss", std::move(m.loss), {pred, target}, detail::saves_inputs({0, 1}),
+                           [pred, target, count = m.count](Variable<T> g, const Variable<T>&) {
+                             const Variable<T> gd = (pred - target) * (g * (T(2) / static_cast<T>(count)));
+                             return difference_gradients(gd, pred, target);
+                           });
+}
+
+template <class T>
 Variable<T> l1_loss(const Variable<T>& pred, const Variable<T>& target) {
-  detail::broadcast_shapes("l1_loss", pred.shape(), target.shape());
-  const Tensor<T> diff = pred.value() - target.value();
-  const T* d = diff.data();
-  const std::size_t count = diff.size();
-  Tensor<T> loss = mean_of<T>(count, [d](std::size_t i) { return std::abs(d[i]); });
-  return detail::record<T>("l1_loss", std::move(loss), {pred, target}, detail::saves_inputs({0, 1}),
-                           [pred, target, count](Variable<T> g, const Variable<T>&) {
+  DifferenceMean<T> m = mean_over_difference("l1_loss", pred, target, [](T d) { return std::abs(d); });
+  return detail::record<T>("l1_loss", std::move(m.loss), {pred, target}, detail::saves_inputs({0, 1}),
+                           [pred, target, count = m.count](Variable<T> g, const Variable<T>&) {
                              // sign(d) is piecewise constant: the gradient's own derivative in d is 0
                              const Tensor<T> diff = pred.value() - target.value();
                              const Variable<T> sign = detail::constant(detail::map(diff, sign_of<T>));
@@ -93,17 +115,13 @@ template <class T>
 Variable<T> huber_loss(const Variable<T>& pred, const Variable<T>& target, Scalar<T> delta_in) {
   const T delta = delta_in;
   if (!(delta > T(0))) fail("huber_loss", "delta must be positive, got {}", delta);
-  detail::broadcast_shapes("huber_loss", pred.shape(), target.shape());
-  const Tensor<T> diff = pred.value() - target.value();
-  const T* d = diff.data();
-  const std::size_t count = diff.size();
-  Tensor<T> loss = mean_of<T>(count, [d, delta](std::size_t i) {
-    const T a = std::abs(d[i]);
+  DifferenceMean<T> m = mean_over_difference("huber_loss", pred, target, [delta](T d) {
+    const T a = std::abs(d);
     return a < delta ? T(0.5) * a * a : delta * (a - T(0.5) * delta);
   });
   return detail::record<T>(
-      "huber_loss", std::move(loss), {pred, target}, detail::saves_inputs({0, 1}),
-      [pred, target, count, delta](Variable<T> g, const Variable<T>&) {
+      "huber_loss", std::move(m.loss), {pred, target}, detail::saves_inputs({0, 1}),
+      [pred, target, count = m.count, delta](Variable<T> g, const Variable<T>&) {
         // clamp(d, -delta, delta) = d inside |d| < delta, delta sign(d) outside (so the second
         // derivative at |d| == delta is 0, as in PyTorch)
         const Tensor<T> diff = pred.value() - target.value();
@@ -147,6 +165,7 @@ Variable<T> binary_cross_entropy(const Variable<T>& probs, const Variable<T>& ta
 }
 
 #define TG_FUNCTIONS(T)                                                                  \
+  template Variable<T> mse_loss(const Variable<T>&, const Variable<T>&);                 \
   template Variable<T> l1_loss(const Variable<T>&, const Variable<T>&);                  \
   template Variable<T> huber_loss(const Variable<T>&, const Variable<T>&, Scalar<T>);    \
   template Variable<T> binary_cross_entropy(const Variable<T>&, const Variable<T>&);

@@ -13,7 +13,6 @@
 #include "activation.hpp"
 #include "arithmetic.hpp"
 #include "detail/autograd.hpp"
-#include "detail/broadcast.hpp"
 #include "detail/lane_sum.hpp"
 #include "detail/softmax_kernel.hpp"
 #include "reduce.hpp"
@@ -169,21 +168,6 @@ Variable<T> cross_entropy_backward(const Variable<T>& g, const Variable<T>& logi
 }  // namespace
 
 template <class T>
-Variable<T> mse_loss(const Variable<T>& pred, const Variable<T>& target) {
-  detail::broadcast_shapes("mse_loss", pred.shape(), target.shape());
-  const Tensor<T> diff = pred.value() - target.value();
-  const std::size_t count = diff.size();
-  const T* d = diff.data();
-  Tensor<T> loss = scalar_mean<T>(detail::lane_sum(count, [d](std::size_t i) { return d[i] * d[i]; }), count);
-  return detail::record<T>("mse_loss", std::move(loss), {pred, target}, detail::saves_inputs({0, 1}),
-                           [pred, target, count](Variable<T> g, const Variable<T>&) {
-                             const Variable<T> gd = (pred - target) * (g * (T(2) / static_cast<T>(count)));
-                             return Gradients<T>{pred.requires_grad() ? detail::sum_to(gd, pred.shape()) : Variable<T>(),
-                                                 target.requires_grad() ? detail::sum_to(-gd, target.shape()) : Variable<T>()};
-                           });
-}
-
-template <class T>
 Variable<T> cross_entropy(const Variable<T>& logits, const Labels& labels) {
   return cross_entropy(logits, labels, CrossEntropyOptions{});
 }
@@ -267,7 +251,6 @@ Variable<T> binary_cross_entropy_with_logits(const Variable<T>& logits, const Va
 }
 
 #define TG_FUNCTIONS(T)                                                           \
-  template Variable<T> mse_loss(const Variable<T>&, const Variable<T>&);          \
   template Variable<T> cross_entropy(const Variable<T>&, const Labels&);          \
   template Variable<T> cross_entropy(const Variable<T>&, const Labels&, const CrossEntropyOptions&); \
   template Variable<T> nll_loss(const Variable<T>&, const Labels&);               \

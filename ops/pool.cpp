@@ -55,54 +55,55 @@ PoolGeometry check(const char* name, const Tensor<T>& x, std::size_t kernel, std
 
 Shape output_shape(const Shape& x, const PoolGeometry& g) { return {x[0], x[1], g.out_h, g.out_w}; }
 
-// The window geometry of average pooling and the shapes on both sides.
-struct AvgPoolSpec {
-  PoolGeometry g;
+// Average pooling over fixed windows (PoolGeometry) or adaptive ones (AdaptiveGeometry): the window
+// geometry, the shapes on both sides and the names the op and its adjoint are recorded under.
+template <class Geometry>
+struct AveragePoolSpec {
+  const char* name;
+  const char* adjoint_name;
+  Geometry g;
   Shape in_shape, out_shape;
 };
 
+// The loops of each pooling, chosen by its geometry. avg_pool_backward adds into gx, so gx starts
+// at zero; adaptive_avg_pool_backward writes it whole.
 template <class T>
-Variable<T> avg_unpool(const Variable<T>& g, std::shared_ptr<const AvgPoolSpec> s);
+void pool_loop(const T* x, const PoolGeometry& g, Tensor<T>& y) {
+  detail::avg_pool_forward(x, g, y.data());
+}
+template <class T>
+void pool_loop(const T* x, const detail::AdaptiveGeometry& g, Tensor<T>& y) {
+  detail::adaptive_avg_pool_forward(x, g, y.data());
+}
+template <class T>
+void adjoint_loop(const T* gy, const PoolGeometry& g, Tensor<T>& gx) {
+  gx.fill(T(0));
+  detail::avg_pool_backward(gy, g, gx.data());
+}
+template <class T>
+void adjoint_loop(const T* gy, const detail::AdaptiveGeometry& g, Tensor<T>& gx) {
+  detail::adaptive_avg_pool_backward(gy, g, gx.data());
+}
 
-template <class T>
-Variable<T> avg_pool(const Variable<T>& x, std::shared_ptr<const AvgPoolSpec> s) {
+template <class T, class Geometry>
+Variable<T> average_unpool(const Variable<T>& g, std::shared_ptr<const AveragePoolSpec<Geometry>> s);
+
+// Average pooling is linear: its derivative is its adjoint, average_unpool, whose derivative is
+// average_pool again.
+template <class T, class Geometry>
+Variable<T> average_pool(const Variable<T>& x, std::shared_ptr<const AveragePoolSpec<Geometry>> s) {
   Tensor<T> y = Tensor<T>::from_shape(s->out_shape);
-  detail::avg_pool_forward(x.value().data(), s->g, y.data());
-  return detail::record<T>("avg_pool2d", std::move(y), {x}, detail::saves_nothing(),
-                           [s](Variable<T> g, const Variable<T>&) { return detail::single(avg_unpool(g, s)); });
+  pool_loop(x.value().data(), s->g, y);
+  return detail::record<T>(s->name, std::move(y), {x}, detail::saves_nothing(),
+                           [s](Variable<T> g, const Variable<T>&) { return detail::single(average_unpool(g, s)); });
 }
 
-// avg_pool2d's gradient, its adjoint; the derivative of this one is avg_pool2d again.
-template <class T>
-Variable<T> avg_unpool(const Variable<T>& g, std::shared_ptr<const AvgPoolSpec> s) {
-  Tensor<T> gx = xt::zeros<T>(s->in_shape);
-  detail::avg_pool_backward(g.value().data(), s->g, gx.data());
-  return detail::record<T>("avg_pool2d_backward", std::move(gx), {g}, detail::saves_nothing(),
-                           [s](Variable<T> u, const Variable<T>&) { return detail::single(avg_pool(u, s)); });
-}
-
-struct AdaptiveSpec {
-  detail::AdaptiveGeometry g;
-  Shape in_shape, out_shape;
-};
-
-template <class T>
-Variable<T> adaptive_unpool(const Variable<T>& g, std::shared_ptr<const AdaptiveSpec> s);
-
-template <class T>
-Variable<T> adaptive_pool(const Variable<T>& x, std::shared_ptr<const AdaptiveSpec> s) {
-  Tensor<T> y = Tensor<T>::from_shape(s->out_shape);
-  detail::adaptive_avg_pool_forward(x.value().data(), s->g, y.data());
-  return detail::record<T>("adaptive_avg_pool2d", std::move(y), {x}, detail::saves_nothing(),
-                           [s](Variable<T> g, const Variable<T>&) { return detail::single(adaptive_unpool(g, s)); });
-}
-
-template <class T>
-Variable<T> adaptive_unpool(const Variable<T>& g, std::shared_ptr<const AdaptiveSpec> s) {
+template <class T, class Geometry>
+Variable<T> average_unpool(const Variable<T>& g, std::shared_ptr<const AveragePoolSpec<Geometry>> s) {
   Tensor<T> gx = Tensor<T>::from_shape(s->in_shape);
-  detail::adaptive_avg_pool_backward(g.value().data(), s->g, gx.data());
-  return detail::record<T>("adaptive_avg_pool2d_backward", std::move(gx), {g}, detail::saves_nothing(),
-                           [s](Variable<T> u, const Variable<T>&) { return detail::single(adaptive_pool(u, s)); });
+  adjoint_loop(g.value().data(), s->g, gx);
+  return detail::record<T>(s->adjoint_name, std::move(gx), {g}, detail::saves_nothing(),
+                           [s](Variable<T> u, const Variable<T>&) { return detail::single(average_pool(u, s)); });
 }
 
 }  // namespace
@@ -155,7 +156,7 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
   m->g = g;
   m->in_shape = shape_of(xv);
   m->out_shape = shape_of(y);
-  m->two_by_two = g.kernel == 2 && g.stride == 2 && g.padding == 0;
+  m->two_by_two = g.is_2x2();
   if (m->two_by_two) {  // the CNN case: a byte per window, not an int64 argmax
     m->choice.resize(y.size());
     detail::max_pool_2x2_forward(xv.data(), g, y.data(), m->choice.data());
@@ -172,11 +173,13 @@ Variable<T> max_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
 
 template <class T>
 Variable<T> avg_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t stride, std::size_t padding) {
-  auto s = std::make_shared<AvgPoolSpec>();
+  auto s = std::make_shared<AveragePoolSpec<PoolGeometry>>();
+  s->name = "avg_pool2d";
+  s->adjoint_name = "avg_pool2d_backward";
   s->g = check("avg_pool2d", x.value(), kernel, stride, padding);
   s->in_shape = x.shape();
   s->out_shape = output_shape(s->in_shape, s->g);
-  return avg_pool<T>(x, std::move(s));
+  return average_pool<T, PoolGeometry>(x, std::move(s));
 }
 
 template <class T>
@@ -190,7 +193,9 @@ Variable<T> adaptive_avg_pool2d(const Variable<T>& x, const Shape& output_size) 
   const std::size_t H = shape[shape.size() - 2], W = shape.back(), OH = output_size[0], OW = output_size[1];
   if (H == 0 || W == 0) fail(name, "input {} has an empty plane", format_shape(shape));
   if (OH == 0 || OW == 0) fail(name, "output_size {} must be positive", format_shape(output_size));
-  auto s = std::make_shared<AdaptiveSpec>();
+  auto s = std::make_shared<AveragePoolSpec<detail::AdaptiveGeometry>>();
+  s->name = name;
+  s->adjoint_name = "adaptive_avg_pool2d_backward";
   s->in_shape = shape;
   s->out_shape = shape;
   s->out_shape[shape.size() - 2] = OH;
@@ -203,7 +208,7 @@ Variable<T> adaptive_avg_pool2d(const Variable<T>& x, const Shape& output_size) 
   s->g.width = W;
   s->g.out_h = OH;
   s->g.out_w = OW;
-  return adaptive_pool<T>(x, std::move(s));
+  return average_pool<T, detail::AdaptiveGeometry>(x, std::move(s));
 }
 
 #define TG_FUNCTIONS(T)                                                                       \

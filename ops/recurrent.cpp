@@ -39,11 +39,17 @@ struct GateValues {
   Variable<T> i, f, g, o;
 };
 
+// Gate k (0 i, 1 f, 2 g, 3 o) of a (..., 4H) tensor: the gates or a gradient of their shape.
+template <class T>
+Variable<T> gate_part(const Variable<T>& v, std::int64_t k) {
+  const auto hidden = static_cast<std::int64_t>(v.shape().back() / 4);
+  return slice(v, -1, k * hidden, (k + 1) * hidden);
+}
+
 template <class T>
 GateValues<T> gate_values(const Variable<T>& gates) {
-  const auto hidden = static_cast<std::int64_t>(gates.shape().back() / 4);
-  auto part = [&](std::int64_t k) { return slice(gates, -1, k * hidden, (k + 1) * hidden); };
-  return {sigmoid(part(0)), sigmoid(part(1)), tanh(part(2)), sigmoid(part(3))};
+  return {sigmoid(gate_part(gates, 0)), sigmoid(gate_part(gates, 1)), tanh(gate_part(gates, 2)),
+          sigmoid(gate_part(gates, 3))};
 }
 
 // s' / s for s = sigmoid(x): s (1 - s); and t' for t = tanh(x): 1 - t².
@@ -84,9 +90,7 @@ Variable<T> lstm_state_gates_grad(const Variable<T>& dc, const Variable<T>& gate
       "lstm_state_gates_grad", std::move(out), {dc, gates, c}, detail::saves_inputs({0, 1, 2}),
       [dc, gates, c](Variable<T> u, const Variable<T>&) {
         const GateValues<T> a = gate_values(gates);
-        const auto hidden = static_cast<std::int64_t>(gates.shape().back() / 4);
-        auto part = [&](std::int64_t k) { return slice(u, -1, k * hidden, (k + 1) * hidden); };
-        const Variable<T> ui = part(0), uf = part(1), ug = part(2);
+        const Variable<T> ui = gate_part(u, 0), uf = gate_part(u, 1), ug = gate_part(u, 2);
         const Variable<T> si = sigmoid_slope(a.i), sf = sigmoid_slope(a.f), tg = tanh_slope(a.g);
         Variable<T> d_dc = ui * a.g * si + ug * a.i * tg;
         Variable<T> d_f = zeros_variable<T>(dc.shape()), d_c;
@@ -127,9 +131,8 @@ Variable<T> lstm_output_gates_grad(const Variable<T>& dh, const Variable<T>& gat
   return detail::record<T>(
       "lstm_output_gates_grad", std::move(out), {dh, gates, c}, detail::saves_inputs({0, 1, 2}),
       [dh, gates, c](Variable<T> u, const Variable<T>&) {
-        const auto hidden = static_cast<std::int64_t>(gates.shape().back() / 4);
-        const Variable<T> uo = slice(u, -1, 3 * hidden, 4 * hidden);
-        const Variable<T> o = sigmoid(slice(gates, -1, 3 * hidden, 4 * hidden)), t = tanh(c);
+        const Variable<T> uo = gate_part(u, 3);
+        const Variable<T> o = sigmoid(gate_part(gates, 3)), t = tanh(c);
         const Variable<T> so = sigmoid_slope(o), zero = zeros_variable<T>(c.shape());
         return Gradients<T>{uo * t * so, join_gates(zero, zero, zero, uo * dh * t * so * (T(1) - T(2) * o)),
                             uo * dh * so * tanh_slope(t)};
@@ -147,8 +150,7 @@ Variable<T> lstm_output_cell_grad(const Variable<T>& dh, const Variable<T>& gate
   return detail::record<T>(
       "lstm_output_cell_grad", std::move(out), {dh, gates, c}, detail::saves_inputs({0, 1, 2}),
       [dh, gates, c](Variable<T> u, const Variable<T>&) {
-        const auto hidden = static_cast<std::int64_t>(gates.shape().back() / 4);
-        const Variable<T> o = sigmoid(slice(gates, -1, 3 * hidden, 4 * hidden)), t = tanh(c);
+        const Variable<T> o = sigmoid(gate_part(gates, 3)), t = tanh(c);
         const Variable<T> ts = tanh_slope(t), zero = zeros_variable<T>(c.shape());
         return Gradients<T>{u * o * ts, join_gates(zero, zero, zero, u * dh * sigmoid_slope(o) * ts),
                             u * dh * o * (T(-2) * t * ts)};

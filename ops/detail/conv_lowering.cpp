@@ -120,8 +120,25 @@ std::string signed_size(bool negative, std::size_t magnitude) {
 // lowering's signed index arithmetic cannot overflow (the output is the same).
 std::size_t clamped_stride(std::size_t stride) { return std::min(stride, max_elements); }
 
-// Fills the plan's geometry and checks what the lowering needs (output count, BLAS integer range).
-void finish_plan(const char* op, ConvPlan& plan, const Shape& x, const Shape& w) {
+// The plan of a convolution of x's N images from `in` (C, H, W) to `out` (O, OH, OW) with w's kH x kW
+// kernel, checked for what the lowering needs (output count, BLAS integer range).
+ConvPlan checked_plan(const char* op, const Shape& x, const Shape& w, std::size_t groups, std::size_t stride,
+                      std::size_t padding, std::size_t dilation, const Shape& in, const Shape& out) {
+  ConvPlan plan;
+  plan.N = x[0];
+  plan.C = in[0];
+  plan.O = out[0];
+  plan.groups = groups;
+  plan.g.channels = in[0] / groups;
+  plan.g.height = in[1];
+  plan.g.width = in[2];
+  plan.g.kernel_h = w[2];
+  plan.g.kernel_w = w[3];
+  plan.g.stride = clamped_stride(stride);
+  plan.g.padding = padding;
+  plan.g.dilation = dilation;
+  plan.g.out_h = out[1];
+  plan.g.out_w = out[2];
   const Shape out_shape{plan.N, plan.O, plan.g.out_h, plan.g.out_w};
   checked_count(op, plan.input_shape());
   checked_count(op, out_shape);
@@ -131,6 +148,7 @@ void finish_plan(const char* op, ConvPlan& plan, const Shape& x, const Shape& w)
     fail(op, "input {} with weight {} needs a {}x{} lowering, beyond the BLAS integer range", format_shape(x),
          format_shape(w), plan.taps(), plan.positions());
   }
+  return plan;
 }
 
 // The checks both ops share: dimensions, positive options, a non-empty kernel, a bias of `out` values.
@@ -183,24 +201,8 @@ ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, con
          "input {} is too small for kernel {}x{} with stride {}, padding {}, dilation {}: the output would be {}x{}",
          format_shape(x.shape()), kh, kw, stride, padding, dilation, would_be(ph, sh), would_be(pw, sw));
   }
-  ConvPlan plan;
-  plan.N = x.shape()[0];
-  plan.C = C;
-  plan.O = O;
-  plan.groups = groups;
-  detail::ConvGeometry& g = plan.g;
-  g.channels = C / groups;
-  g.height = H;
-  g.width = W;
-  g.kernel_h = kh;
-  g.kernel_w = kw;
-  g.stride = clamped_stride(stride);
-  g.padding = padding;
-  g.dilation = dilation;
-  g.out_h = (ph - sh) / stride + 1;
-  g.out_w = (pw - sw) / stride + 1;
-  finish_plan(op, plan, shape_of(x), shape_of(w));
-  return plan;
+  return checked_plan(op, shape_of(x), shape_of(w), groups, stride, padding, dilation, {C, H, W},
+                      {O, (ph - sh) / stride + 1, (pw - sw) / stride + 1});
 }
 
 template <class T>
@@ -247,24 +249,8 @@ ConvPlan plan_conv_transpose2d(const char* op, const Tensor<T>& x, const Tensor<
          format_shape(x.shape()), kh, kw, stride, padding, output_padding, dilation, signed_size(!oh_ok, oh),
          signed_size(!ow_ok, ow));
   }
-  ConvPlan plan;  // the convolution from (N, C_out, OH, OW) to x's shape that this op is the adjoint of
-  plan.N = x.shape()[0];
-  plan.C = C_out;
-  plan.O = C_in;
-  plan.groups = groups;
-  detail::ConvGeometry& g = plan.g;
-  g.channels = C_out / groups;
-  g.height = oh;
-  g.width = ow;
-  g.kernel_h = kh;
-  g.kernel_w = kw;
-  g.stride = clamped_stride(stride);
-  g.padding = padding;
-  g.dilation = dilation;
-  g.out_h = H;
-  g.out_w = W;
-  finish_plan(op, plan, shape_of(x), shape_of(w));
-  return plan;
+  // The convolution from (N, C_out, OH, OW) to x's shape that this op is the adjoint of.
+  return checked_plan(op, shape_of(x), shape_of(w), groups, stride, padding, dilation, {C_out, oh, ow}, {C_in, H, W});
 }
 
 template <class T>

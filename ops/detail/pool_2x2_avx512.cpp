@@ -6,12 +6,14 @@
 // each inline function that several files define, whichever file it comes from: so nothing here
 // may instantiate such a function (std::min, std::fill, ...) that other files use, nor run any code
 // before has_avx512() is asked (no dynamically initialised globals). Only the intrinsics, which
-// are always inlined, and parallel_blocks, whose instances here take this file's own lambdas.
+// are always inlined, and parallel_blocks and the row walks of pool_2x2_rows.hpp, whose instances
+// here take this file's own lambdas.
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "../../core/detail/parallel.hpp"
+#include "pool_2x2_rows.hpp"
 
 namespace tg::detail {
 namespace {
@@ -77,24 +79,19 @@ void store_interleaved(float* row, __m512 left, __m512 right, int n) {
 }  // namespace
 
 void max_pool_2x2_forward_avx512(const float* x, const PoolGeometry& g, float* y, std::uint8_t* choice) {
-  const std::size_t W = g.width, in_plane = g.height * W, OW = g.out_w, out_plane = g.out_h * OW;
-  parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t p = lo; p < hi; ++p) {
-      for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-        const float* r0 = x + p * in_plane + 2 * oh * W;
-        const std::size_t o = p * out_plane + oh * OW;
-        for (std::size_t ow = 0; ow < OW; ow += lanes) {
-          const int n = static_cast<int>(least(lanes, OW - ow));
-          const Choice c = choose(load_taps(r0 + 2 * ow, r0 + W + 2 * ow, n));
-          _mm512_mask_storeu_ps(y + o + ow, first(n), c.max);
-          if (choice) {  // the last tap that won: later masks overwrite earlier ones
-            __m512i tap = _mm512_setzero_si512();
-            tap = _mm512_mask_mov_epi32(tap, c.won1, _mm512_set1_epi32(1));
-            tap = _mm512_mask_mov_epi32(tap, c.won2, _mm512_set1_epi32(2));
-            tap = _mm512_mask_mov_epi32(tap, c.won3, _mm512_set1_epi32(3));
-            _mm512_mask_cvtepi32_storeu_epi8(choice + o + ow, first(n), tap);
-          }
-        }
+  const std::size_t W = g.width, OW = g.out_w;
+  parallel_for_each_2x2_row(g, g.height * W, [x, y, choice, W, OW](std::size_t in, std::size_t o) {
+    const float* r0 = x + in;
+    for (std::size_t ow = 0; ow < OW; ow += lanes) {
+      const int n = static_cast<int>(least(lanes, OW - ow));
+      const Choice c = choose(load_taps(r0 + 2 * ow, r0 + W + 2 * ow, n));
+      _mm512_mask_storeu_ps(y + o + ow, first(n), c.max);
+      if (choice) {  // the last tap that won: later masks overwrite earlier ones
+        __m512i tap = _mm512_setzero_si512();
+        tap = _mm512_mask_mov_epi32(tap, c.won1, _mm512_set1_epi32(1));
+        tap = _mm512_mask_mov_epi32(tap, c.won2, _mm512_set1_epi32(2));
+        tap = _mm512_mask_mov_epi32(tap, c.won3, _mm512_set1_epi32(3));
+        _mm512_mask_cvtepi32_storeu_epi8(choice + o + ow, first(n), tap);
       }
     }
   });

@@ -9,6 +9,7 @@
 #include "../../core/detail/cpu.hpp"
 #include "../../core/detail/parallel.hpp"
 #include "pool_2x2_avx512.hpp"
+#include "pool_2x2_rows.hpp"
 
 namespace tg::detail {
 namespace {
@@ -108,11 +109,17 @@ inline T select_2x2(T v0, T v1, T v2, T v3, bool& t1, bool& t2, bool& t3) {
 // The tap that wins a window: 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right.
 inline std::uint8_t winner(bool t1, bool t2, bool t3) { return t3 ? 3 : t2 ? 2 : t1 ? 1 : 0; }
 
+// 1 / kernel²: each tap's share of its window's average (padding counts as taps).
+template <class T>
+T tap_weight(const PoolGeometry& g) {
+  return T(1) / static_cast<T>(g.kernel * g.kernel);
+}
+
 }  // namespace
 
 template <class T>
 void max_pool_forward(const T* x, const PoolGeometry& g, T* y, std::int64_t* argmax) {
-  if (!argmax && g.kernel == 2 && g.stride == 2 && g.padding == 0) return max_pool_2x2_forward(x, g, y, nullptr);
+  if (!argmax && g.is_2x2()) return max_pool_2x2_forward(x, g, y, nullptr);
   const std::size_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w;
   const ColumnTaps taps = column_taps(g);
   parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
@@ -133,19 +140,14 @@ void max_pool_2x2_forward(const T* x, const PoolGeometry& g, T* y, std::uint8_t*
     if (has_avx512()) return max_pool_2x2_forward_avx512(x, g, y, choice);
   }
 #endif
-  const std::size_t W = g.width, in_plane = g.height * W, OW = g.out_w, out_plane = g.out_h * OW;
-  parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t p = lo; p < hi; ++p) {
-      for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-        const T* r0 = x + p * in_plane + 2 * oh * W;
-        const T* r1 = r0 + W;
-        const std::size_t o = p * out_plane + oh * OW;
-        for (std::size_t ow = 0; ow < OW; ++ow) {
-          bool t1, t2, t3;
-          y[o + ow] = select_2x2(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], t1, t2, t3);
-          if (choice) choice[o + ow] = winner(t1, t2, t3);
-        }
-      }
+  const std::size_t W = g.width, OW = g.out_w;
+  parallel_for_each_2x2_row(g, g.height * W, [x, y, choice, W, OW](std::size_t in, std::size_t o) {
+    const T* r0 = x + in;
+    const T* r1 = r0 + W;
+    for (std::size_t ow = 0; ow < OW; ++ow) {
+      bool t1, t2, t3;
+      y[o + ow] = select_2x2(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], t1, t2, t3);
+      if (choice) choice[o + ow] = winner(t1, t2, t3);
     }
   });
 }
@@ -204,39 +206,33 @@ void max_pool_gather(const T* u, const std::int64_t* argmax, const PoolGeometry&
 
 template <class T>
 void max_pool_2x2_gather(const std::uint8_t* choice, const T* u, const PoolGeometry& g, T* out) {
-  const std::size_t W = g.width, in_plane = g.height * W, OW = g.out_w, out_plane = g.out_h * OW;
-  parallel_blocks(g.planes, out_plane, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t p = lo; p < hi; ++p) {
-      for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-        const T* r0 = u + p * in_plane + 2 * oh * W;
-        const std::size_t o = p * out_plane + oh * OW;
-        for (std::size_t ow = 0; ow < OW; ++ow) {
-          const std::uint8_t c = choice[o + ow];
-          out[o + ow] = c < 4 ? r0[(c >> 1) * W + 2 * ow + (c & 1)] : T(0);
-        }
-      }
+  const std::size_t W = g.width, OW = g.out_w;
+  parallel_for_each_2x2_row(g, g.out_h * OW, [choice, u, out, W, OW](std::size_t in, std::size_t o) {
+    const T* r0 = u + in;
+    for (std::size_t ow = 0; ow < OW; ++ow) {
+      const std::uint8_t c = choice[o + ow];
+      out[o + ow] = c < 4 ? r0[(c >> 1) * W + 2 * ow + (c & 1)] : T(0);
     }
   });
 }
 
 template <class T>
 void avg_pool_forward(const T* x, const PoolGeometry& g, T* y) {
-  const std::size_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w, W = g.width, OW = g.out_w;
-  const Index s = static_cast<Index>(g.stride), pad = static_cast<Index>(g.padding);
-  const T scale = T(1) / static_cast<T>(g.kernel * g.kernel);
-  if (g.kernel == 2 && g.stride == 2 && g.padding == 0) {  // the common case, as straight-line code
-    for (std::size_t p = 0; p < g.planes; ++p) {
-      for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-        const T* __restrict r0 = x + p * in_plane + 2 * oh * W;
-        const T* __restrict r1 = r0 + W;
-        T* __restrict yr = y + p * out_plane + oh * OW;
-        for (std::size_t ow = 0; ow < OW; ++ow) {
-          yr[ow] = (r0[2 * ow] + r0[2 * ow + 1] + r1[2 * ow] + r1[2 * ow + 1]) * scale;
-        }
+  const std::size_t W = g.width, OW = g.out_w;
+  const T scale = tap_weight<T>(g);
+  if (g.is_2x2()) {  // the common case, as straight-line code
+    for_each_2x2_row(g, 0, g.planes, [x, y, W, OW, scale](std::size_t in, std::size_t out) {
+      const T* __restrict r0 = x + in;
+      const T* __restrict r1 = r0 + W;
+      T* __restrict yr = y + out;
+      for (std::size_t ow = 0; ow < OW; ++ow) {
+        yr[ow] = (r0[2 * ow] + r0[2 * ow + 1] + r1[2 * ow] + r1[2 * ow + 1]) * scale;
       }
-    }
+    });
     return;
   }
+  const std::size_t in_plane = g.height * W, out_plane = g.out_h * OW;
+  const Index s = static_cast<Index>(g.stride), pad = static_cast<Index>(g.padding);
   const ColumnTaps taps = column_taps(g);
   for (std::size_t p = 0; p < g.planes; ++p) {
     for (std::size_t oh = 0; oh < g.out_h; ++oh) {
@@ -257,26 +253,25 @@ void avg_pool_forward(const T* x, const PoolGeometry& g, T* y) {
 
 template <class T>
 void avg_pool_backward(const T* gy, const PoolGeometry& g, T* gx) {
-  const std::size_t in_plane = g.height * g.width, out_plane = g.out_h * g.out_w, W = g.width, OW = g.out_w;
-  const Index s = static_cast<Index>(g.stride), pad = static_cast<Index>(g.padding);
-  const T scale = T(1) / static_cast<T>(g.kernel * g.kernel);
-  if (g.kernel == 2 && g.stride == 2 && g.padding == 0) {  // the common case, as straight-line code
-    for (std::size_t p = 0; p < g.planes; ++p) {
-      for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-        T* __restrict r0 = gx + p * in_plane + 2 * oh * W;
-        T* __restrict r1 = r0 + W;
-        const T* __restrict gr = gy + p * out_plane + oh * OW;
-        for (std::size_t ow = 0; ow < OW; ++ow) {
-          const T v = gr[ow] * scale;
-          r0[2 * ow] += v;
-          r0[2 * ow + 1] += v;
-          r1[2 * ow] += v;
-          r1[2 * ow + 1] += v;
-        }
+  const std::size_t W = g.width, OW = g.out_w;
+  const T scale = tap_weight<T>(g);
+  if (g.is_2x2()) {  // the common case, as straight-line code
+    for_each_2x2_row(g, 0, g.planes, [gy, gx, W, OW, scale](std::size_t in, std::size_t out) {
+      T* __restrict r0 = gx + in;
+      T* __restrict r1 = r0 + W;
+      const T* __restrict gr = gy + out;
+      for (std::size_t ow = 0; ow < OW; ++ow) {
+        const T v = gr[ow] * scale;
+        r0[2 * ow] += v;
+        r0[2 * ow + 1] += v;
+        r1[2 * ow] += v;
+        r1[2 * ow + 1] += v;
       }
-    }
+    });
     return;
   }
+  const std::size_t in_plane = g.height * W, out_plane = g.out_h * OW;
+  const Index s = static_cast<Index>(g.stride), pad = static_cast<Index>(g.padding);
   const ColumnTaps taps = column_taps(g);
   std::vector<T> scaled(OW);
   for (std::size_t p = 0; p < g.planes; ++p) {

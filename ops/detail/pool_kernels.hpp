@@ -11,6 +11,9 @@ struct PoolGeometry {
   std::size_t height = 0, width = 0;  // input plane
   std::size_t kernel = 1, stride = 1, padding = 0;
   std::size_t out_h = 0, out_w = 0;
+
+  // Kernel 2, stride 2, no padding: the usual CNN pooling, which has kernels of its own.
+  bool is_2x2() const { return kernel == 2 && stride == 2 && padding == 0; }
 };
 
 // y[plane][oh][ow] = max over the window; argmax (when not null) gets the flat index, within the

@@ -10,6 +10,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "../../core/detail/cpu.hpp"
 #include "../../core/errors.hpp"
 
 namespace tg::detail {
@@ -120,42 +121,41 @@ void log_softmax_forward(const T* x, T* y, const AxisLayout& L) {
   }
 }
 
-template <class T>
-void softmax_backward(const T* y, const T* gy, T* gx, const AxisLayout& L) {
+// The two passes of the backward loops over each (n, inner) block: acc[i] = the sum along the axis
+// of term(e), e being the flat index of element (o, k, i), then update(e, acc[i]) for every
+// element of the block.
+template <class T, class Term, class Update>
+TG_KERNEL_INLINE void sum_then_update_along_axis(const AxisLayout& L, Term term, Update update) {
   const std::size_t n = L.n, inner = L.inner;
-  std::vector<T> dot(inner);
+  std::vector<T> acc(inner);
   for (std::size_t o = 0; o < L.outer; ++o) {
-    std::fill(dot.begin(), dot.end(), T(0));
+    std::fill(acc.begin(), acc.end(), T(0));
     const std::size_t block = o * n * inner;
     for (std::size_t k = 0; k < n; ++k) {
       const std::size_t base = block + k * inner;
-      for (std::size_t i = 0; i < inner; ++i) dot[i] += gy[base + i] * y[base + i];
+      for (std::size_t i = 0; i < inner; ++i) acc[i] += term(base + i);
     }
     for (std::size_t k = 0; k < n; ++k) {
       const std::size_t base = block + k * inner;
-      for (std::size_t i = 0; i < inner; ++i) gx[base + i] = y[base + i] * (gy[base + i] - dot[i]);
+      for (std::size_t i = 0; i < inner; ++i) update(base + i, acc[i]);
     }
   }
 }
 
 template <class T>
+void softmax_backward(const T* y, const T* gy, T* gx, const AxisLayout& L) {
+  sum_then_update_along_axis<T>(
+      L, [y, gy](std::size_t e) { return gy[e] * y[e]; },
+      [y, gy, gx](std::size_t e, T dot) { gx[e] = y[e] * (gy[e] - dot); });
+}
+
+template <class T>
 void log_softmax_backward(const T* y, const T* gy, T* gx, const AxisLayout& L) {
-  const std::size_t n = L.n, inner = L.inner;
   std::copy(y, y + L.total(), gx);
   exp_in_place(gx, L.total());  // gx holds softmax = exp(log_softmax) for now
-  std::vector<T> gsum(inner);
-  for (std::size_t o = 0; o < L.outer; ++o) {
-    std::fill(gsum.begin(), gsum.end(), T(0));
-    const std::size_t block = o * n * inner;
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t base = block + k * inner;
-      for (std::size_t i = 0; i < inner; ++i) gsum[i] += gy[base + i];
-    }
-    for (std::size_t k = 0; k < n; ++k) {
-      const std::size_t base = block + k * inner;
-      for (std::size_t i = 0; i < inner; ++i) gx[base + i] = gy[base + i] - gx[base + i] * gsum[i];
-    }
-  }
+  sum_then_update_along_axis<T>(
+      L, [gy](std::size_t e) { return gy[e]; },
+      [gy, gx](std::size_t e, T gsum) { gx[e] = gy[e] - gx[e] * gsum; });
 }
 
 template void exp_in_place<float>(float*, std::size_t);
