@@ -8,6 +8,7 @@
 #pragma once
 
 #include <utility>
+#include <vector>
 
 #include "errors.hpp"
 #include "grad.hpp"
@@ -48,6 +49,24 @@ void check_same_shape(const char* function, const char* what, const Tensor<T>& v
   }
 }
 
+// vᵀ ∂out/∂wrt, of wrt's shape (v of out's shape): zeros when out does not depend on wrt.
+template <class T>
+Tensor<T> contract(const Variable<T>& out, const Variable<T>& wrt, const Tensor<T>& v) {
+  const Variable<T> g = grad<T>({out}, {wrt}, {Variable<T>(v)}, false, false, true)[0];
+  return g.defined() ? g.value() : Tensor<T>(xt::zeros<T>(wrt.shape()));
+}
+
+// The double-backward step of jvp and hvp: g, the gradient of y with respect to x (seeded with
+// `seed`, none meaning ones), kept on the tape, then vᵀ ∂g/∂wrt. Zeros of wrt's shape when g does
+// not depend on wrt.
+template <class T>
+Tensor<T> contract_gradient(const Variable<T>& y, const Variable<T>& x, const std::vector<Variable<T>>& seed,
+                            const Variable<T>& wrt, const Tensor<T>& v) {
+  const Variable<T> g = grad<T>({y}, {x}, seed, std::nullopt, true, true)[0];
+  if (!g.defined() || !g.requires_grad()) return xt::zeros<T>(wrt.shape());
+  return contract(g, wrt, v);
+}
+
 }  // namespace detail
 
 template <class T, class F>
@@ -76,8 +95,7 @@ std::pair<Tensor<T>, Tensor<T>> vjp(F f, const Tensor<T>& x, const Tensor<T>& v)
   const Variable<T> y = detail::call(f, input, "vjp");
   detail::check_same_shape("vjp", "v", v, y.shape());
   if (!y.requires_grad()) return {y.value(), xt::zeros<T>(x.shape())};
-  const Variable<T> g = grad<T>({y}, {input}, {Variable<T>(v)}, false, false, true)[0];
-  return {y.value(), g.defined() ? g.value() : Tensor<T>(xt::zeros<T>(x.shape()))};
+  return {y.value(), detail::contract(y, input, v)};
 }
 
 // (f(x), J v), v of x's shape: the vector-Jacobian product of f, whose backward is linear in its
@@ -89,10 +107,7 @@ std::pair<Tensor<T>, Tensor<T>> jvp(F f, const Tensor<T>& x, const Tensor<T>& v)
   const Variable<T> y = detail::call(f, input, "jvp");
   if (!y.requires_grad()) return {y.value(), xt::zeros<T>(y.shape())};
   const Variable<T> u(Tensor<T>(xt::zeros<T>(y.shape())), true);
-  const Variable<T> ut_j = grad<T>({y}, {input}, {u}, std::nullopt, true, true)[0];
-  if (!ut_j.defined() || !ut_j.requires_grad()) return {y.value(), xt::zeros<T>(y.shape())};
-  const Variable<T> jv = grad<T>({ut_j}, {u}, {Variable<T>(v)}, false, false, true)[0];
-  return {y.value(), jv.defined() ? jv.value() : Tensor<T>(xt::zeros<T>(y.shape()))};
+  return {y.value(), detail::contract_gradient(y, input, {u}, u, v)};
 }
 
 // (f(x), H v) for an f returning one element, v of x's shape.
@@ -103,10 +118,7 @@ std::pair<Tensor<T>, Tensor<T>> hvp(F f, const Tensor<T>& x, const Tensor<T>& v)
   const Variable<T> y = detail::call(f, input, "hvp");
   if (y.size() != 1) fail("hvp", "f must return one element, got shape {}", format_shape(y.shape()));
   if (!y.requires_grad()) return {y.value(), xt::zeros<T>(x.shape())};
-  const Variable<T> g = grad<T>({y}, {input}, {}, std::nullopt, true, true)[0];
-  if (!g.defined() || !g.requires_grad()) return {y.value(), xt::zeros<T>(x.shape())};
-  const Variable<T> hv = grad<T>({g}, {input}, {Variable<T>(v)}, false, false, true)[0];
-  return {y.value(), hv.defined() ? hv.value() : Tensor<T>(xt::zeros<T>(x.shape()))};
+  return {y.value(), detail::contract_gradient(y, input, {}, input, v)};
 }
 
 }  // namespace tg::functional

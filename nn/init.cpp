@@ -14,26 +14,31 @@ Fans fans_of(const Shape& shape) {
   return {static_cast<double>(shape[1]) * receptive, static_cast<double>(shape[0]) * receptive};
 }
 
-// One lock for the whole tensor: its numbers are one unbroken run of the generator's, even when
-// other threads draw from it too.
+namespace {
+
+// A tensor of `shape` filled element by element with draw(draws). One lock for the whole tensor:
+// its numbers are one unbroken run of the generator's, even when other threads draw from it too.
+template <class T, class Draw>
+Tensor<T> drawn(const char* name, const Shape& shape, Generator& gen, Draw draw) {
+  detail::checked_count(name, shape);
+  Tensor<T> t = Tensor<T>::from_shape(shape);
+  auto draws = gen.draws();
+  for (auto& e : t) e = static_cast<T>(draw(draws));
+  return t;
+}
+
+}  // namespace
+
 template <class T>
 Tensor<T> uniform(const Shape& shape, double low, double high, Generator& gen) {
   if (!(low <= high)) fail("init::uniform", "low {} is greater than high {}", low, high);
-  detail::checked_count("init::uniform", shape);
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  auto draws = gen.draws();
-  for (auto& e : t) e = static_cast<T>(draws.uniform(low, high));
-  return t;
+  return drawn<T>("init::uniform", shape, gen, [&](Generator::Draws& draws) { return draws.uniform(low, high); });
 }
 
 template <class T>
 Tensor<T> normal(const Shape& shape, double mean, double stddev, Generator& gen) {
   if (!(stddev >= 0)) fail("init::normal", "standard deviation must be >= 0, got {}", stddev);
-  detail::checked_count("init::normal", shape);
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  auto draws = gen.draws();
-  for (auto& e : t) e = static_cast<T>(draws.normal(mean, stddev));
-  return t;
+  return drawn<T>("init::normal", shape, gen, [&](Generator::Draws& draws) { return draws.normal(mean, stddev); });
 }
 
 template <class T>

@@ -82,25 +82,32 @@ RNNOutput<T> RNNCellBase<T>::finish(RNNState<T> state, bool unbatched) const {
 }
 
 template <class T>
-RNNOutput<T> LSTMCell<T>::forward_with_state(const Variable<T>& input, const RNNState<T>& state) {
+template <class Step>
+RNNOutput<T> RNNCellBase<T>::step_with(const Variable<T>& input, const RNNState<T>& state, bool with_cell,
+                                       Step step) const {
   Variable<T> x = input;
   bool unbatched = false;
-  const RNNState<T> start = this->prepare(x, state, true, unbatched);
-  const detail::LSTMGates<T> gates =
-      detail::lstm_gates(this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_);
-  auto [h, c] = detail::lstm_step<T>({x}, start.h, start.c, gates);
-  return this->finish(RNNState<T>{h, c}, unbatched);
+  const RNNState<T> start = prepare(x, state, with_cell, unbatched);
+  return finish(step(x, start), unbatched);
+}
+
+template <class T>
+RNNOutput<T> LSTMCell<T>::forward_with_state(const Variable<T>& input, const RNNState<T>& state) {
+  return this->step_with(input, state, true, [this](const Variable<T>& x, const RNNState<T>& start) {
+    const detail::LSTMGates<T> gates =
+        detail::lstm_gates(this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_);
+    auto [h, c] = detail::lstm_step<T>({x}, start.h, start.c, gates);
+    return RNNState<T>{h, c};
+  });
 }
 
 template <class T>
 RNNOutput<T> GRUCell<T>::forward_with_state(const Variable<T>& input, const RNNState<T>& state) {
-  Variable<T> x = input;
-  bool unbatched = false;
-  const RNNState<T> start = this->prepare(x, state, false, unbatched);
-  const detail::GRUGates<T> gates =
-      detail::gru_gates(this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_, this->hidden_size_);
-  const Variable<T> h = detail::gru_step<T>({x}, start.h, gates);
-  return this->finish(RNNState<T>{h, Variable<T>()}, unbatched);
+  return this->step_with(input, state, false, [this](const Variable<T>& x, const RNNState<T>& start) {
+    const detail::GRUGates<T> gates =
+        detail::gru_gates(this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_, this->hidden_size_);
+    return RNNState<T>{detail::gru_step<T>({x}, start.h, gates), Variable<T>()};
+  });
 }
 
 TG_INSTANTIATE_CLASS(RNNCellBase)

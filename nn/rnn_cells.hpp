@@ -53,6 +53,9 @@ class RNNCellBase : public Module<T> {
   RNNState<T> prepare(Variable<T>& x, const RNNState<T>& state, bool with_cell, bool& unbatched) const;
   // h (and c) back to (H) for an unbatched input.
   RNNOutput<T> finish(RNNState<T> state, bool unbatched) const;
+  // One step of a cell: prepare, then step(x, start state) -> the new state, then finish.
+  template <class Step>
+  RNNOutput<T> step_with(const Variable<T>& input, const RNNState<T>& state, bool with_cell, Step step) const;
 
   const char* name_;
   std::size_t input_size_, hidden_size_;

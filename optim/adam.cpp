@@ -62,14 +62,8 @@ Adam<T>::Adam(std::vector<Variable<T>> params, AdamOptions options) : Adam("Adam
 
 template <class T>
 Adam<T>::Adam(const char* name, bool decoupled, std::vector<Variable<T>> params, AdamOptions options)
-    : Optimizer<T>(name, std::move(params), checked(name, options).lr), options_(options), decoupled_(decoupled) {}
-
-template <class T>
-AdamOptions Adam<T>::options() const {
-  AdamOptions o = options_;
-  o.lr = this->lr();
-  return o;
-}
+    : detail::ConfiguredOptimizer<T, AdamOptions>(name, std::move(params), checked(name, options)),
+      decoupled_(decoupled) {}
 
 template <class T>
 void Adam<T>::step() {

@@ -23,14 +23,14 @@ struct AdamOptions {
 //   amsgrad: v_max = max(v_max, v), used for v   ("max_exp_avg_sq")
 //   p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 template <class T = float>
-class Adam : public Optimizer<T> {
+class Adam : public detail::ConfiguredOptimizer<T, AdamOptions> {
  public:
   explicit Adam(std::vector<Variable<T>> params, AdamOptions options = {});
   Adam(std::initializer_list<Variable<T>> params, AdamOptions options = {})
       : Adam(std::vector<Variable<T>>(params), options) {}
 
   void step() override;
-  AdamOptions options() const;  // with the current learning rate
+  // options(), the options with the current learning rate, comes from ConfiguredOptimizer.
 
  protected:
   Adam(const char* name, bool decoupled, std::vector<Variable<T>> params, AdamOptions options);
@@ -38,7 +38,7 @@ class Adam : public Optimizer<T> {
   bool counts_steps() const override { return true; }
 
  private:
-  AdamOptions options_;
+  using detail::ConfiguredOptimizer<T, AdamOptions>::options_;
   bool decoupled_;  // AdamW
 };
 

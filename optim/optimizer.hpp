@@ -85,6 +85,26 @@ namespace detail {
 void require_non_negative(const char* optimiser, const char* what, double value);
 // `value` must lie in [0, 1).
 void require_unit_interval(const char* optimiser, const char* what, double value);
+
+// The part of SGD, Adam and RMSprop that depends only on their options struct: keeping the
+// options and reporting them with the current learning rate (which a scheduler may have changed).
+// Here rather than in detail/ because the public optimiser headers derive from it.
+template <class T, class Options>
+class ConfiguredOptimizer : public Optimizer<T> {
+ public:
+  Options options() const {  // with the current learning rate
+    Options o = options_;
+    o.lr = this->lr();
+    return o;
+  }
+
+ protected:
+  // `options` must be checked already; its lr becomes the optimiser's starting rate.
+  ConfiguredOptimizer(std::string name, std::vector<Variable<T>> params, const Options& options)
+      : Optimizer<T>(std::move(name), std::move(params), options.lr), options_(options) {}
+
+  Options options_;  // lr as given at construction; lr() is the current one
+};
 }  // namespace detail
 
 }  // namespace tg::optim

@@ -19,14 +19,7 @@ RMSpropOptions checked(RMSpropOptions o) {
 
 template <class T>
 RMSprop<T>::RMSprop(std::vector<Variable<T>> params, RMSpropOptions options)
-    : Optimizer<T>("RMSprop", std::move(params), checked(options).lr), options_(options) {}
-
-template <class T>
-RMSpropOptions RMSprop<T>::options() const {
-  RMSpropOptions o = options_;
-  o.lr = this->lr();
-  return o;
-}
+    : detail::ConfiguredOptimizer<T, RMSpropOptions>("RMSprop", std::move(params), checked(options)) {}
 
 namespace {
 

@@ -24,21 +24,21 @@ struct RMSpropOptions {
 //   momentum > 0: buf = momentum * buf + g / avg, p = p - lr * buf   ("momentum_buffer", zeros at first)
 //   otherwise:    p = p - lr * g / avg
 template <class T = float>
-class RMSprop : public Optimizer<T> {
+class RMSprop : public detail::ConfiguredOptimizer<T, RMSpropOptions> {
  public:
   explicit RMSprop(std::vector<Variable<T>> params, RMSpropOptions options = {});
   RMSprop(std::initializer_list<Variable<T>> params, RMSpropOptions options = {})
       : RMSprop(std::vector<Variable<T>>(params), options) {}
 
   void step() override;
-  RMSpropOptions options() const;  // with the current learning rate
+  // options(), the options with the current learning rate, comes from ConfiguredOptimizer.
 
  protected:
   std::vector<std::string> buffer_names() const override { return {"square_avg", "grad_avg", "momentum_buffer"}; }
   bool counts_steps() const override { return true; }
 
  private:
-  RMSpropOptions options_;
+  using detail::ConfiguredOptimizer<T, RMSpropOptions>::options_;
 };
 
 }  // namespace tg::optim

@@ -66,14 +66,7 @@ TG_AVX512_CLONES void momentum_update(const SGDStep<double>& s, bool first, cons
 
 template <class T>
 SGD<T>::SGD(std::vector<Variable<T>> params, SGDOptions options)
-    : Optimizer<T>("SGD", std::move(params), checked(options).lr), options_(options) {}
-
-template <class T>
-SGDOptions SGD<T>::options() const {
-  SGDOptions o = options_;
-  o.lr = this->lr();
-  return o;
-}
+    : detail::ConfiguredOptimizer<T, SGDOptions>("SGD", std::move(params), checked(options)) {}
 
 template <class T>
 void SGD<T>::step() {

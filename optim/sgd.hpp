@@ -22,21 +22,21 @@ struct SGDOptions {
 //   p = p - lr * g
 // State: "momentum_buffer" per parameter (only with momentum).
 template <class T = float>
-class SGD : public Optimizer<T> {
+class SGD : public detail::ConfiguredOptimizer<T, SGDOptions> {
  public:
   explicit SGD(std::vector<Variable<T>> params, SGDOptions options = {});
   SGD(std::initializer_list<Variable<T>> params, SGDOptions options = {})
       : SGD(std::vector<Variable<T>>(params), options) {}
 
   void step() override;
-  SGDOptions options() const;  // with the current learning rate
+  // options(), the options with the current learning rate, comes from ConfiguredOptimizer.
 
  protected:
   std::vector<std::string> buffer_names() const override { return {"momentum_buffer"}; }
   bool counts_steps() const override { return false; }
 
  private:
-  SGDOptions options_;
+  using detail::ConfiguredOptimizer<T, SGDOptions>::options_;
 };
 
 }  // namespace tg::optim
