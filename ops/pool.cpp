@@ -85,25 +85,18 @@ void adjoint_loop(const T* gy, const detail::AdaptiveGeometry& g, Tensor<T>& gx)
   detail::adaptive_avg_pool_backward(gy, g, gx.data());
 }
 
-template <class T, class Geometry>
-Variable<T> average_unpool(const Variable<T>& g, std::shared_ptr<const AveragePoolSpec<Geometry>> s);
-
-// Average pooling is linear: its derivative is its adjoint, average_unpool, whose derivative is
-// average_pool again.
-template <class T, class Geometry>
+// Average pooling (adjoint = false) is linear: its derivative is its adjoint (adjoint = true), the
+// spreading of each output's gradient over its window, whose derivative is the pooling again.
+template <bool adjoint, class T, class Geometry>
 Variable<T> average_pool(const Variable<T>& x, std::shared_ptr<const AveragePoolSpec<Geometry>> s) {
-  Tensor<T> y = Tensor<T>::from_shape(s->out_shape);
-  pool_loop(x.value().data(), s->g, y);
-  return detail::record<T>(s->name, std::move(y), {x}, detail::saves_nothing(),
-                           [s](Variable<T> g, const Variable<T>&) { return detail::single(average_unpool(g, s)); });
-}
-
-template <class T, class Geometry>
-Variable<T> average_unpool(const Variable<T>& g, std::shared_ptr<const AveragePoolSpec<Geometry>> s) {
-  Tensor<T> gx = Tensor<T>::from_shape(s->in_shape);
-  adjoint_loop(g.value().data(), s->g, gx);
-  return detail::record<T>(s->adjoint_name, std::move(gx), {g}, detail::saves_nothing(),
-                           [s](Variable<T> u, const Variable<T>&) { return detail::single(average_pool(u, s)); });
+  Tensor<T> y = Tensor<T>::from_shape(adjoint ? s->in_shape : s->out_shape);
+  if constexpr (adjoint) {
+    adjoint_loop(x.value().data(), s->g, y);
+  } else {
+    pool_loop(x.value().data(), s->g, y);
+  }
+  return detail::record<T>(adjoint ? s->adjoint_name : s->name, std::move(y), {x}, detail::saves_nothing(),
+                           [s](Variable<T> g, const Variable<T>&) { return detail::single(average_pool<!adjoint>(g, s)); });
 }
 
 }  // namespace
@@ -179,7 +172,7 @@ Variable<T> avg_pool2d(const Variable<T>& x, std::size_t kernel, std::size_t str
   s->g = check("avg_pool2d", x.value(), kernel, stride, padding);
   s->in_shape = x.shape();
   s->out_shape = output_shape(s->in_shape, s->g);
-  return average_pool<T, PoolGeometry>(x, std::move(s));
+  return average_pool<false>(x, std::shared_ptr<const AveragePoolSpec<PoolGeometry>>(std::move(s)));
 }
 
 template <class T>
@@ -208,7 +201,7 @@ Variable<T> adaptive_avg_pool2d(const Variable<T>& x, const Shape& output_size) 
   s->g.width = W;
   s->g.out_h = OH;
   s->g.out_w = OW;
-  return average_pool<T, detail::AdaptiveGeometry>(x, std::move(s));
+  return average_pool<false>(x, std::shared_ptr<const AveragePoolSpec<detail::AdaptiveGeometry>>(std::move(s)));
 }
 
 #define TG_FUNCTIONS(T)                                                                       \

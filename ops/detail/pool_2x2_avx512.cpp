@@ -98,26 +98,18 @@ void max_pool_2x2_forward_avx512(const float* x, const PoolGeometry& g, float* y
 }
 
 void max_pool_2x2_backward_avx512(const std::uint8_t* choice, const float* gy, const PoolGeometry& g, float* gx) {
-  const std::size_t W = g.width, H = g.height, in_plane = H * W, OW = g.out_w, OH = g.out_h, out_plane = OH * OW;
-  parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t p = lo; p < hi; ++p) {
-      float* dp = gx + p * in_plane;
-      for (std::size_t oh = 0; oh < OH; ++oh) {
-        float* d0 = dp + 2 * oh * W;
-        const std::size_t o = p * out_plane + oh * OW;
-        for (std::size_t ow = 0; ow < OW; ow += lanes) {
-          const int n = static_cast<int>(least(lanes, OW - ow));
-          alignas(16) std::uint8_t bytes[lanes] = {};
-          std::memcpy(bytes, choice + o + ow, static_cast<std::size_t>(n));
-          const __m512i tap = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(bytes)));
-          const __m512 g_in = _mm512_maskz_loadu_ps(first(n), gy + o + ow);
-          auto to = [&](int k) { return _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(tap, _mm512_set1_epi32(k)), g_in); };
-          store_interleaved(d0 + 2 * ow, to(0), to(1), n);
-          store_interleaved(d0 + W + 2 * ow, to(2), to(3), n);
-        }
-        if (W > 2 * OW) d0[W - 1] = d0[2 * W - 1] = 0.0f;  // an odd last column takes no gradient
-      }
-      std::memset(dp + 2 * OH * W, 0, (in_plane - 2 * OH * W) * sizeof(float));  // nor does an odd last row
+  const std::size_t W = g.width, OW = g.out_w;
+  parallel_for_each_2x2_gradient_row(g, gx, [choice, gy, gx, W, OW](std::size_t in, std::size_t o) {
+    float* d0 = gx + in;
+    for (std::size_t ow = 0; ow < OW; ow += lanes) {
+      const int n = static_cast<int>(least(lanes, OW - ow));
+      alignas(16) std::uint8_t bytes[lanes] = {};
+      std::memcpy(bytes, choice + o + ow, static_cast<std::size_t>(n));
+      const __m512i tap = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(bytes)));
+      const __m512 g_in = _mm512_maskz_loadu_ps(first(n), gy + o + ow);
+      auto to = [&](int k) { return _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(tap, _mm512_set1_epi32(k)), g_in); };
+      store_interleaved(d0 + 2 * ow, to(0), to(1), n);
+      store_interleaved(d0 + W + 2 * ow, to(2), to(3), n);
     }
   });
 }

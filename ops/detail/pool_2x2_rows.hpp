@@ -30,4 +30,22 @@ TG_KERNEL_INLINE void parallel_for_each_2x2_row(const PoolGeometry& g, std::size
                   [&](std::size_t lo, std::size_t hi) { for_each_2x2_row(g, lo, hi, row); });
 }
 
+// The same for a gradient gx shaped like the input, which row(in, out) writes where the row's
+// windows cover it: this walk zeroes what no window covers (an odd last column, an odd last row),
+// each thread in its own planes.
+template <class T, class Row>
+TG_KERNEL_INLINE void parallel_for_each_2x2_gradient_row(const PoolGeometry& g, T* gx, Row&& row) {
+  const std::size_t W = g.width, in_plane = g.height * W, covered = 2 * g.out_h * W;
+  const bool odd_width = W > 2 * g.out_w;
+  parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
+    for_each_2x2_row(g, lo, hi, [&](std::size_t in, std::size_t out) {
+      row(in, out);
+      if (odd_width) gx[in + W - 1] = gx[in + 2 * W - 1] = T(0);
+    });
+    for (std::size_t p = lo; p < hi; ++p) {
+      for (std::size_t i = p * in_plane + covered; i < (p + 1) * in_plane; ++i) gx[i] = T(0);
+    }
+  });
+}
+
 }  // namespace tg::detail

@@ -115,6 +115,23 @@ T tap_weight(const PoolGeometry& g) {
   return T(1) / static_cast<T>(g.kernel * g.kernel);
 }
 
+// Calls visit(ow, i) for each output column ow of row oh of plane p and each input i (flat index)
+// its window covers, padding left out: average pooling's sum and its gradient's scatter.
+template <class Visit>
+void for_each_window_input(const PoolGeometry& g, const ColumnTaps& taps, std::size_t p, std::size_t oh, Visit visit) {
+  const Index s = static_cast<Index>(g.stride), pad = static_cast<Index>(g.padding);
+  const Range rows = window_rows(oh, g);
+  for (std::size_t ih = rows.lo; ih < rows.hi; ++ih) {
+    const std::size_t row_start = (p * g.height + ih) * g.width;
+    for (std::size_t j = taps.first; j < taps.end(); ++j) {
+      const Index offset = static_cast<Index>(j) - pad;
+      for (std::size_t ow = taps[j].lo; ow < taps[j].hi; ++ow) {
+        visit(ow, row_start + static_cast<std::size_t>(static_cast<Index>(ow) * s + offset));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -170,25 +187,17 @@ void max_pool_2x2_backward(const std::uint8_t* choice, const T* gy, const PoolGe
     if (has_avx512()) return max_pool_2x2_backward_avx512(choice, gy, g, gx);
   }
 #endif
-  const std::size_t W = g.width, H = g.height, in_plane = H * W, OW = g.out_w, OH = g.out_h, out_plane = OH * OW;
-  parallel_blocks(g.planes, in_plane, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t p = lo; p < hi; ++p) {
-      T* dp = gx + p * in_plane;
-      for (std::size_t oh = 0; oh < OH; ++oh) {
-        T* r0 = dp + 2 * oh * W;
-        T* r1 = r0 + W;
-        const std::size_t o = p * out_plane + oh * OW;
-        for (std::size_t ow = 0; ow < OW; ++ow) {
-          const std::uint8_t c = choice[o + ow];
-          const T gv = gy[o + ow];
-          r0[2 * ow] = c == 0 ? gv : T(0);
-          r0[2 * ow + 1] = c == 1 ? gv : T(0);
-          r1[2 * ow] = c == 2 ? gv : T(0);
-          r1[2 * ow + 1] = c == 3 ? gv : T(0);
-        }
-        if (W > 2 * OW) r0[W - 1] = r1[W - 1] = T(0);  // an odd last column takes no gradient
-      }
-      std::fill(dp + 2 * OH * W, dp + in_plane, T(0));  // nor does an odd last row
+  const std::size_t W = g.width, OW = g.out_w;
+  parallel_for_each_2x2_gradient_row(g, gx, [choice, gy, gx, W, OW](std::size_t in, std::size_t o) {
+    T* r0 = gx + in;
+    T* r1 = r0 + W;
+    for (std::size_t ow = 0; ow < OW; ++ow) {
+      const std::uint8_t c = choice[o + ow];
+      const T gv = gy[o + ow];
+      r0[2 * ow] = c == 0 ? gv : T(0);
+      r0[2 * ow + 1] = c == 1 ? gv : T(0);
+      r1[2 * ow] = c == 2 ? gv : T(0);
+      r1[2 * ow + 1] = c == 3 ? gv : T(0);
     }
   });
 }
@@ -231,21 +240,12 @@ void avg_pool_forward(const T* x, const PoolGeometry& g, T* y) {
     });
     return;
   }
-  const std::size_t in_plane = g.height * W, out_plane = g.out_h * OW;
-  const Index s = static_cast<Index>(g.stride), pad = static_cast<Index>(g.padding);
   const ColumnTaps taps = column_taps(g);
   for (std::size_t p = 0; p < g.planes; ++p) {
     for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-      const Range rows = window_rows(oh, g);
-      T* __restrict yr = y + p * out_plane + oh * OW;
+      T* yr = y + (p * g.out_h + oh) * OW;
       std::fill(yr, yr + OW, T(0));
-      for (std::size_t ih = rows.lo; ih < rows.hi; ++ih) {
-        const T* __restrict xr = x + p * in_plane + ih * W;
-        for (std::size_t j = taps.first; j < taps.end(); ++j) {
-          const Index offset = static_cast<Index>(j) - pad;
-          for (std::size_t ow = taps[j].lo; ow < taps[j].hi; ++ow) yr[ow] += xr[static_cast<Index>(ow) * s + offset];
-        }
-      }
+      for_each_window_input(g, taps, p, oh, [x, yr](std::size_t ow, std::size_t i) { yr[ow] += x[i]; });
       for (std::size_t ow = 0; ow < OW; ++ow) yr[ow] *= scale;
     }
   }
@@ -270,22 +270,13 @@ void avg_pool_backward(const T* gy, const PoolGeometry& g, T* gx) {
     });
     return;
   }
-  const std::size_t in_plane = g.height * W, out_plane = g.out_h * OW;
-  const Index s = static_cast<Index>(g.stride), pad = static_cast<Index>(g.padding);
   const ColumnTaps taps = column_taps(g);
   std::vector<T> scaled(OW);
   for (std::size_t p = 0; p < g.planes; ++p) {
     for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-      const Range rows = window_rows(oh, g);
-      const T* gr = gy + p * out_plane + oh * OW;
+      const T* gr = gy + (p * g.out_h + oh) * OW;
       for (std::size_t ow = 0; ow < OW; ++ow) scaled[ow] = gr[ow] * scale;
-      for (std::size_t ih = rows.lo; ih < rows.hi; ++ih) {
-        T* __restrict xr = gx + p * in_plane + ih * W;
-        for (std::size_t j = taps.first; j < taps.end(); ++j) {
-          const Index offset = static_cast<Index>(j) - pad;
-          for (std::size_t ow = taps[j].lo; ow < taps[j].hi; ++ow) xr[static_cast<Index>(ow) * s + offset] += scaled[ow];
-        }
-      }
+      for_each_window_input(g, taps, p, oh, [gx, &scaled](std::size_t ow, std::size_t i) { gx[i] += scaled[ow]; });
     }
   }
 }
