@@ -9,7 +9,7 @@
 #include <string>
 #include <typeinfo>
 
-#include "../ops/conv_relu_pool.hpp"
+#include "../ops/conv.hpp"
 #include "activation.hpp"
 #include "conv.hpp"
 #include "module.hpp"

@@ -1,5 +1,6 @@
 // 2-D convolution (cross-correlation, like torch.nn.functional.conv2d) and its adjoint, the
-// transposed convolution, both lowered to im2col + GEMM. Differentiable to any order.
+// transposed convolution, both lowered to im2col + GEMM, and the fused conv2d -> relu -> 2x2
+// max-pool. Differentiable to any order.
 #pragma once
 
 #include <cstddef>
@@ -26,5 +27,17 @@ template <class T>
 Variable<T> conv_transpose2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>& b = Variable<T>(),
                              std::size_t stride = 1, std::size_t padding = 0, std::size_t output_padding = 0,
                              std::size_t groups = 1, std::size_t dilation = 1);
+
+// max_pool2d(relu(conv2d(x, w, b, stride, padding, dilation, groups)), 2) in one op, image by
+// image, so that the batch-sized convolution output and its ReLU never exist in memory (the op of
+// nn::ConvReLUMaxPool2d, which nn::fuse_conv_relu_pool puts in place of such runs). Same values and
+// first-order gradients, bit for bit. Each image's convolution output stays in a small per-thread
+// buffer; backward keeps one byte per pooling window instead of the activations. Under
+// create_graph the gradients are recorded (pooling scatter, then convolution gradients), so the op
+// is differentiable to any order. Arguments are checked as conv2d and max_pool2d check them.
+template <class T>
+Variable<T> conv2d_relu_max_pool2d(const Variable<T>& x, const Variable<T>& w, const Variable<T>& b = Variable<T>(),
+                                   std::size_t stride = 1, std::size_t padding = 0, std::size_t dilation = 1,
+                                   std::size_t groups = 1);
 
 }  // namespace tg

@@ -1,4 +1,4 @@
-#include "conv_relu_pool.hpp"
+#include "conv.hpp"
 
 #include <cstdint>
 #include <memory>

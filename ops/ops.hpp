@@ -5,7 +5,6 @@
 #include "arithmetic.hpp"
 #include "attention.hpp"
 #include "conv.hpp"
-#include "conv_relu_pool.hpp"
 #include "dropout.hpp"
 #include "elementwise.hpp"
 #include "indexing.hpp"
