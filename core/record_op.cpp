@@ -20,9 +20,9 @@ bool will_record(const std::vector<Variable<T>>& inputs) {
 namespace detail {
 
 template <class T>
-Saves saves_all_inputs(const std::vector<Variable<T>>& inputs) {
+Saves saves_all_inputs(const std::vector<Variable<T>>&) {
   Saves saves;
-  for (std::size_t i = 0; i < inputs.size(); ++i) saves.inputs.push_back(i);
+  saves.all_inputs = true;
   return saves;
 }
 

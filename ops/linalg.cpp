@@ -18,7 +18,8 @@ namespace {
 
 using detail::Gradients;
 
-std::size_t rows_of(const Shape& s) {
+template <class ShapeLike>
+std::size_t rows_of(const ShapeLike& s) {
   std::size_t n = 1;
   for (std::size_t d = 0; d + 1 < s.size(); ++d) n *= s[d];
   return n;
@@ -59,7 +60,8 @@ namespace detail {
 // The result keeps a's leading dimensions when a is not transposed, else is (M, N).
 template <class T>
 Variable<T> mm(const char* name, const Variable<T>& a, const Variable<T>& b, bool ta, bool tb) {
-  const Shape as = a.shape(), bs = b.shape();
+  const auto& as = a.value().shape();
+  const auto& bs = b.value().shape();
   const std::size_t a_rows = rows_of(as), a_cols = as.back(), b_rows = rows_of(bs), b_cols = bs.back();
   const std::size_t M = ta ? a_cols : a_rows, K = ta ? a_rows : a_cols;
   const std::size_t N = tb ? b_rows : b_cols, Kb = tb ? b_cols : b_rows;

@@ -234,8 +234,8 @@ namespace detail {
 
 template <class T>
 Variable<T> sum_to(const Variable<T>& g, const Shape& shape) {
-  const Shape from = g.shape();
-  if (from == shape) return g;
+  const auto& from = g.value().shape();
+  if (std::equal(from.begin(), from.end(), shape.begin(), shape.end())) return g;
   const std::size_t lead = from.size() - shape.size();
   std::vector<std::size_t> axes;
   for (std::size_t i = 0; i < from.size(); ++i) {
@@ -244,7 +244,7 @@ Variable<T> sum_to(const Variable<T>& g, const Shape& shape) {
   Tensor<T> summed = sum_keepdim(g.value(), axes);
   summed.reshape(shape);
   return record<T>("sum_to", std::move(summed), {g}, saves_nothing(),
-                   [from](Variable<T> u, const Variable<T>&) { return single(expand(u, from)); });
+                   [from = shape_of(g.value())](Variable<T> u, const Variable<T>&) { return single(expand(u, from)); });
 }
 
 }  // namespace detail

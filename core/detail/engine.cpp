@@ -2,7 +2,6 @@
 
 #include <stdexcept>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
 #include <xtensor/xnoalias.hpp>
@@ -13,6 +12,7 @@
 #include "anomaly_checks.hpp"
 #include "graph.hpp"
 #include "instantiate.hpp"
+#include "pointer_index.hpp"
 #include "record.hpp"
 
 namespace tg::detail {
@@ -47,40 +47,56 @@ std::shared_ptr<Node<T>> node_of(const char* function, VariableImpl<T>& impl) {
 }
 
 // Every variable that reaches a root through recorded ops, inputs before the ops that use them
-// (post-order), found with an explicit stack so deep graphs cannot overflow the call stack.
+// (post-order), found with an explicit stack so deep graphs cannot overflow the call stack, and
+// where each stands in that order.
 template <class T>
-std::vector<Step<T>> topological_order(const char* function, const std::vector<Variable<T>>& roots) {
+struct Walk {
   std::vector<Step<T>> order;
-  std::unordered_set<const VariableImpl<T>*> seen;
+  PointerIndex position;  // VariableImpl -> its index in order
+};
+
+template <class T>
+Walk<T> topological_order(const char* function, const std::vector<Variable<T>>& roots) {
+  Walk<T> walk;
   std::vector<std::pair<Step<T>, std::size_t>> stack;
-  auto visit = [&](const ImplPtr<T>& impl) { stack.emplace_back(Step<T>{impl, node_of(function, *impl)}, 0); };
+  // Marked as seen when first reached; its position is known once its inputs are placed.
+  auto visit = [&](const ImplPtr<T>& impl) {
+    if (!walk.position.insert(impl.get(), PointerIndex::npos)) return;
+    stack.emplace_back(Step<T>{impl, node_of(function, *impl)}, 0);
+  };
   for (const auto& root : roots) {
-    if (seen.insert(root.impl().get()).second) visit(root.impl());
+    visit(root.impl());
     while (!stack.empty()) {
       auto& [step, next] = stack.back();
       if (step.node && next < step.node->inputs.size()) {
         const ImplPtr<T>& input = step.node->inputs[next++].impl();
-        if (input && input->requires_grad && seen.insert(input.get()).second) visit(input);
+        if (input && input->requires_grad) visit(input);
         continue;
       }
-      order.push_back(std::move(step));
+      walk.position.set(step.impl.get(), walk.order.size());
+      walk.order.push_back(std::move(step));
       stack.pop_back();
     }
   }
-  return order;
+  return walk;
 }
 
-// For tg::grad: the variables through which a gradient can reach a target. Nothing else runs.
+// For tg::grad: by position in the walk's order, whether a gradient can reach a target through
+// that variable. Nothing else runs.
 template <class T>
-std::unordered_set<const VariableImpl<T>*> leading_to(const std::vector<Step<T>>& order,
-                                                      const std::vector<Variable<T>>& targets) {
-  std::unordered_set<const VariableImpl<T>*> leads;
-  for (const auto& t : targets) leads.insert(t.impl().get());
-  for (const auto& [impl, node] : order) {  // inputs come before the ops that use them
-    if (!node || leads.count(impl.get())) continue;
+std::vector<char> leading_to(const Walk<T>& walk, const std::vector<Variable<T>>& targets) {
+  std::vector<char> leads(walk.order.size(), 0);
+  for (const auto& t : targets) {
+    const std::size_t k = walk.position.find(t.impl().get());
+    if (k != PointerIndex::npos) leads[k] = 1;
+  }
+  for (std::size_t k = 0; k < walk.order.size(); ++k) {  // inputs come before the ops that use them
+    const auto& node = walk.order[k].node;
+    if (!node || leads[k]) continue;
     for (const auto& input : node->inputs) {
-      if (input.defined() && leads.count(input.impl().get())) {
-        leads.insert(impl.get());
+      const std::size_t i = input.defined() ? walk.position.find(input.impl().get()) : PointerIndex::npos;
+      if (i != PointerIndex::npos && leads[i]) {
+        leads[k] = 1;
         break;
       }
     }
@@ -192,8 +208,8 @@ void check_shapes(const VariableImpl<T>& output, const Node<T>& node) {
   if (output.value.shape() != node.output_shape) refuse("the output", node.output_shape, output.value.shape());
   for (std::size_t i = 0; i < node.inputs.size(); ++i) {
     const ImplPtr<T>& input = node.inputs[i].impl();
-    if (input && input->value.shape() != node.input_shapes[i]) {
-      refuse(fmt::format("input {}", i), node.input_shapes[i], input->value.shape());
+    if (input && input->value.shape() != node.recorded[i].shape) {
+      refuse(fmt::format("input {}", i), node.recorded[i].shape, input->value.shape());
     }
   }
 }
@@ -201,8 +217,10 @@ void check_shapes(const VariableImpl<T>& output, const Node<T>& node) {
 // Before a backward reads anything: what it saved must not have been written since.
 template <class T>
 void check_versions(const VariableImpl<T>& output, const Node<T>& node) {
-  for (const auto& [i, recorded] : node.saved_inputs) {
+  for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+    if (!node.recorded[i].saved) continue;
     const VariableImpl<T>& input = *node.inputs[i].impl();
+    const std::uint64_t recorded = node.recorded[i].version;
     const std::uint64_t now = input.version.load(std::memory_order_relaxed);
     if (now != recorded) throw_modified<T>(output.op, fmt::format("input {}", i), shape_of(input.value), recorded, now);
   }
@@ -291,11 +309,12 @@ void check_request(const BackwardRequest<T>& request) {
   }
 }
 
-// Whether any input of impl's node is one a gradient must reach (tg::grad).
+// Whether any input of a node is one a gradient must reach (tg::grad).
 template <class T>
-bool feeds(const Node<T>& node, const std::unordered_set<const VariableImpl<T>*>& needed) {
+bool feeds(const Node<T>& node, const Walk<T>& walk, const std::vector<char>& needed) {
   for (const auto& input : node.inputs) {
-    if (input.defined() && needed.count(input.impl().get())) return true;
+    const std::size_t i = input.defined() ? walk.position.find(input.impl().get()) : PointerIndex::npos;
+    if (i != PointerIndex::npos && needed[i]) return true;
   }
   return false;
 }
@@ -308,38 +327,38 @@ std::vector<Variable<T>> run_backward(const BackwardRequest<T>& request) {
   // The backward's own ops record exactly when create_graph asks for it, whatever the caller's mode.
   GradModeGuard mode(request.create_graph);
   const bool capture = !request.targets.empty();
-  std::vector<Step<T>> order = topological_order(request.function, request.roots);
-  std::unordered_set<const VariableImpl<T>*> needed;
-  if (capture) needed = leading_to(order, request.targets);
+  Walk<T> walk = topological_order(request.function, request.roots);
+  std::vector<Step<T>>& order = walk.order;
+  std::vector<char> needed;
+  if (capture) needed = leading_to(walk, request.targets);
   std::unordered_map<const VariableImpl<T>*, std::vector<std::size_t>> target_slots;
   for (std::size_t k = 0; k < request.targets.size(); ++k) target_slots[request.targets[k].impl().get()].push_back(k);
   std::vector<Variable<T>> captured(request.targets.size());
 
-  std::unordered_map<const VariableImpl<T>*, Variable<T>> pending;
+  std::vector<Variable<T>> pending(order.size());  // the gradient summed so far, by position in order
   for (std::size_t k = 0; k < request.roots.size(); ++k) {
-    accumulate(pending[request.roots[k].impl().get()], Variable<T>(request.seeds[k]), request.create_graph);
+    accumulate(pending[walk.position.find(request.roots[k].impl().get())], Variable<T>(request.seeds[k]),
+               request.create_graph);
   }
 
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Step<T>& step = *it;
+  for (std::size_t k = order.size(); k-- > 0;) {
+    Step<T>& step = order[k];
     VariableImpl<T>& impl = *step.impl;
-    auto found = pending.find(&impl);
-    const bool runs = found != pending.end() && (!capture || needed.count(&impl));
+    const bool runs = pending[k].defined() && (!capture || needed[k]);
     if (!runs) {  // no gradient flows here
       if (!request.retain_graph && step.node) release(step);
       continue;
     }
-    Variable<T> grad = std::move(found->second);
-    pending.erase(found);
+    Variable<T> grad = std::move(pending[k]);
     run_hooks(impl, grad);
     if (auto slots = target_slots.find(&impl); slots != target_slots.end()) {
-      for (std::size_t k : slots->second) captured[k] = grad;
+      for (std::size_t t : slots->second) captured[t] = grad;
     }
     if (!step.node) {
       if (!capture) accumulate_into_leaf(impl, std::move(grad), request.create_graph);
       continue;
     }
-    if (capture && !feeds(*step.node, needed)) {  // a target with nothing to reach below it
+    if (capture && !feeds(*step.node, walk, needed)) {  // a target with nothing to reach below it
       if (!request.retain_graph) release(step);
       continue;
     }
@@ -348,17 +367,15 @@ std::vector<Variable<T>> run_backward(const BackwardRequest<T>& request) {
     for (std::size_t i = 0; i < grads.size(); ++i) {
       const ImplPtr<T>& input = node.inputs[i].impl();
       if (!input || !input->requires_grad || !grads[i].defined()) continue;
-      accumulate(pending[input.get()], std::move(grads[i]), request.create_graph);
+      accumulate(pending[walk.position.find(input.get())], std::move(grads[i]), request.create_graph);
     }
     if (!request.retain_graph) release(step);
   }
 
-  std::unordered_set<const VariableImpl<T>*> in_graph;
-  for (const auto& step : order) in_graph.insert(step.impl.get());
   for (std::size_t k = 0; k < captured.size(); ++k) {
     if (captured[k].defined()) continue;
     const Variable<T>& t = request.targets[k];
-    if (in_graph.count(t.impl().get())) {  // part of the graph, but every path gave no gradient
+    if (walk.position.find(t.impl().get()) != PointerIndex::npos) {  // in the graph, but every path gave no gradient
       captured[k] = Variable<T>(Tensor<T>(xt::zeros<T>(t.value().shape())));
     } else if (!request.allow_unused) {
       fail(request.function,

@@ -13,11 +13,16 @@ Node<T>::Node(std::vector<Variable<T>> in, OpBackward<T> fn, const Saves& saves,
       saves_output(saves.output),
       differentiable(is_differentiable),
       output_shape(out_shape) {
-  for (std::size_t i : saves.inputs) {
-    if (i < inputs.size() && inputs[i].defined()) saved_inputs.emplace_back(i, inputs[i].version());
+  recorded.resize(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Variable<T>& input = inputs[i];  // const: the non-const value() counts as a write
+    if (!input.defined()) continue;
+    recorded[i].shape = input.value().shape();
+    if (saves.saves_input(i)) {
+      recorded[i].version = input.version();
+      recorded[i].saved = true;
+    }
   }
-  input_shapes.reserve(inputs.size());
-  for (const auto& v : inputs) input_shapes.push_back(v.defined() ? v.value().shape() : ShapeType{});
   count_node_created();
 }
 

@@ -27,9 +27,14 @@ using OpBackward = std::function<Gradients<T>(Variable<T> grad_output, const Var
 
 // What an op's backward reads besides the output's gradient: some of its inputs and/or its own
 // output, never a copy. The engine refuses to run the backward if any of them was written since.
+// Bit i of `inputs` stands for input i; a user's operator, which may have more than 64 inputs,
+// saves them all.
 struct Saves {
-  std::vector<std::size_t> inputs;
+  std::uint64_t inputs = 0;
+  bool all_inputs = false;
   bool output = false;
+
+  bool saves_input(std::size_t i) const { return all_inputs || (i < 64 && ((inputs >> i) & 1u)); }
 };
 
 // One recorded op: its inputs, the versions of what its backward reads, and the backward itself.
@@ -38,16 +43,21 @@ template <class T>
 struct Node {
   using ShapeType = typename Tensor<T>::shape_type;  // no heap allocation up to 4 dimensions
 
+  // What the op saw of one input when it was recorded. A backward is written for these shapes
+  // and sizes its buffers by them: the engine refuses to run it once a value was replaced by one
+  // of another shape, saved or not, or once a saved input was written since.
+  struct RecordedInput {
+    ShapeType shape;  // empty for an undefined input
+    std::uint64_t version = 0;
+    bool saved = false;  // the backward reads this input
+  };
+
   std::vector<Variable<T>> inputs;
   OpBackward<T> backward;
-  std::vector<std::pair<std::size_t, std::uint64_t>> saved_inputs;  // (input position, version)
+  std::vector<RecordedInput> recorded;  // one per input
   bool saves_output = false;   // the output must still be at version 0
   bool differentiable = true;  // false for a user's Tensor-form record_op: once differentiable
-  // The shapes when the op was recorded (an undefined input's is empty). A backward is written
-  // for these, and sizes its buffers by them: the engine refuses to run it once a value was
-  // replaced by one of another shape, saved or not.
   ShapeType output_shape;
-  std::vector<ShapeType> input_shapes;
 
   Node(std::vector<Variable<T>> in, OpBackward<T> fn, const Saves& saves, bool differentiable,
        const ShapeType& output_shape);

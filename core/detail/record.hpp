@@ -1,9 +1,14 @@
 // The one place where an op's output joins the tape (record_op and the library's own ops).
 #pragma once
 
+#include <algorithm>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../anomaly.hpp"
+#include "../no_grad.hpp"
 #include "graph.hpp"
 
 namespace tg::detail {
@@ -14,6 +19,19 @@ namespace tg::detail {
 template <class T>
 Variable<T> record(std::string name, Tensor<T> output, std::vector<Variable<T>> inputs, const Saves& saves,
                    OpBackward<T> backward, bool differentiable = true);
+
+// The same for a call that lists its inputs and writes its backward in place, as the library's ops
+// do: when nothing is to be recorded (grad mode off, as in a first-order backward, or no input
+// requiring grad) neither the input list nor the backward's closure is built on the heap.
+template <class T, class Backward>
+Variable<T> record(std::string name, Tensor<T> output, std::initializer_list<Variable<T>> inputs, const Saves& saves,
+                   Backward&& backward, bool differentiable = true) {
+  const bool any_requires_grad =
+      std::any_of(inputs.begin(), inputs.end(), [](const Variable<T>& v) { return v.requires_grad(); });
+  if ((!grad_enabled() || !any_requires_grad) && !anomaly_enabled()) return Variable<T>(std::move(output), false);
+  return record<T>(std::move(name), std::move(output), std::vector<Variable<T>>(inputs), saves,
+                   OpBackward<T>(std::forward<Backward>(backward)), differentiable);
+}
 
 // Every defined input, for user operators, whose backward may read any of them.
 template <class T>

@@ -44,8 +44,19 @@ Gradients<T> single(Variable<T> g) {
 }
 
 // Saves for an op whose backward reads the given inputs, or its output.
-inline Saves saves_inputs(std::vector<std::size_t> inputs) { return Saves{std::move(inputs), false}; }
-inline Saves saves_output() { return Saves{{}, true}; }
+inline Saves saves_inputs(std::initializer_list<std::size_t> inputs) {
+  Saves saves;
+  for (std::size_t i : inputs) {
+    if (i < 64) saves.inputs |= std::uint64_t{1} << i;
+    else saves.all_inputs = true;
+  }
+  return saves;
+}
+inline Saves saves_output() {
+  Saves saves;
+  saves.output = true;
+  return saves;
+}
 inline Saves saves_nothing() { return Saves{}; }
 
 }  // namespace tg::detail
