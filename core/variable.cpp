@@ -152,6 +152,7 @@ std::size_t Variable<T>::register_hook(std::function<Tensor<T>(const Tensor<T>&)
   const std::size_t handle = next_hook_handle++;
   std::lock_guard<std::recursive_mutex> lock(impl.mutex);
   impl.hooks.push_back({handle, std::move(hook)});
+  impl.hook_count.store(impl.hooks.size());
   return handle;
 }
 
@@ -162,6 +163,7 @@ void Variable<T>::remove_hook(std::size_t handle) {
   for (auto it = impl.hooks.begin(); it != impl.hooks.end(); ++it) {
     if (it->handle == handle) {
       impl.hooks.erase(it);
+      impl.hook_count.store(impl.hooks.size());
       return;
     }
   }

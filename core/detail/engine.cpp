@@ -167,6 +167,7 @@ void accumulate_into_leaf(VariableImpl<T>& leaf, Variable<T>&& g, bool create_gr
 // create_graph a hook that changed the gradient leaves a constant (there is no graph for it).
 template <class T>
 void run_hooks(VariableImpl<T>& impl, Variable<T>& grad) {
+  if (impl.hook_count.load() == 0) return;  // most variables have none: no lock
   std::lock_guard<std::recursive_mutex> lock(impl.mutex);
   if (impl.hooks.empty()) return;
   const std::vector<Hook<T>> hooks = impl.hooks;  // a hook may remove itself

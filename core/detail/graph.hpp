@@ -90,6 +90,7 @@ struct VariableImpl {
   std::recursive_mutex mutex;
   std::shared_ptr<VariableImpl> grad;  // the accumulated gradient, null until a backward reaches this leaf
   std::vector<Hook<T>> hooks;          // in registration order
+  std::atomic<std::size_t> hook_count{0};  // hooks.size(), read without the lock by each backward
 };
 
 }  // namespace tg::detail

@@ -19,15 +19,20 @@ void sum_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size
     }
     return;
   }
-  std::vector<double> acc(inner);
+  // Columns in chunks whose double sums stay on the stack (a bias gradient is one chunk or two).
+  constexpr std::size_t chunk = 256;
+  double acc[chunk];
   for (std::size_t o = 0; o < outer; ++o) {
-    std::fill(acc.begin(), acc.end(), 0.0);
-    for (std::size_t k = 0; k < n; ++k) {
-      const T* row = in + (o * n + k) * inner;
-      for (std::size_t i = 0; i < inner; ++i) acc[i] += static_cast<double>(row[i]);
+    for (std::size_t begin = 0; begin < inner; begin += chunk) {
+      const std::size_t width = std::min(chunk, inner - begin);
+      std::fill(acc, acc + width, 0.0);
+      for (std::size_t k = 0; k < n; ++k) {
+        const T* row = in + (o * n + k) * inner + begin;
+        for (std::size_t i = 0; i < width; ++i) acc[i] += static_cast<double>(row[i]);
+      }
+      T* dst = out + o * inner + begin;
+      for (std::size_t i = 0; i < width; ++i) dst[i] = static_cast<T>(acc[i]);
     }
-    T* dst = out + o * inner;
-    for (std::size_t i = 0; i < inner; ++i) dst[i] = static_cast<T>(acc[i]);
   }
 }
 
