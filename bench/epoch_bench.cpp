@@ -55,6 +55,7 @@ epoch::Options parse(int argc, char** argv) {
 
 int main(int argc, char** argv) try {
   const epoch::Options opt = parse(argc, argv);
+  tg::set_num_threads(opt.threads);  // first: the allocator settings then hold for the data sets too
   // The ResNet's data set is Fashion-MNIST when it is there; the orders are permutations of
   // 60000 either way.
   const bool fashion = opt.model == "resnet" && std::ifstream(opt.fashion_data + "/train-images-idx3-ubyte.gz").good();
@@ -79,7 +80,6 @@ int main(int argc, char** argv) try {
   }
 
   const tg::data::MNIST test_set(data_dir, tg::data::Split::test, kind);
-  tg::set_num_threads(opt.threads);
   std::vector<std::vector<std::size_t>> orders;
   if (!opt.orders.empty())
     for (const auto& o : epoch::read_orders(opt.orders, train_set.size())) orders.emplace_back(o.begin(), o.end());
