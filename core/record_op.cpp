@@ -10,11 +10,7 @@ namespace tg {
 
 template <class T>
 bool will_record(const std::vector<Variable<T>>& inputs) {
-  if (!grad_enabled()) return false;
-  for (const auto& v : inputs) {
-    if (v.requires_grad()) return true;
-  }
-  return false;
+  return detail::records(inputs.data(), inputs.data() + inputs.size());
 }
 
 namespace detail {

@@ -13,6 +13,12 @@
 
 namespace tg::detail {
 
+// Whether an op on the inputs [first, last) is recorded: grad mode is on and one of them requires grad.
+template <class T>
+bool records(const Variable<T>* first, const Variable<T>* last) {
+  return grad_enabled() && std::any_of(first, last, [](const Variable<T>& v) { return v.requires_grad(); });
+}
+
 // Wraps `output` in a Variable and, when an op on `inputs` is to be recorded (grad mode on, some
 // input requiring grad), gives it a Node named `name`. `saves` names what `backward` reads (the
 // engine checks their versions first). Anomaly mode checks the output here.
@@ -26,9 +32,7 @@ Variable<T> record(std::string name, Tensor<T> output, std::vector<Variable<T>> 
 template <class T, class Backward>
 Variable<T> record(std::string name, Tensor<T> output, std::initializer_list<Variable<T>> inputs, const Saves& saves,
                    Backward&& backward, bool differentiable = true) {
-  const bool any_requires_grad =
-      std::any_of(inputs.begin(), inputs.end(), [](const Variable<T>& v) { return v.requires_grad(); });
-  if ((!grad_enabled() || !any_requires_grad) && !anomaly_enabled()) return Variable<T>(std::move(output), false);
+  if (!records(inputs.begin(), inputs.end()) && !anomaly_enabled()) return Variable<T>(std::move(output), false);
   return record<T>(std::move(name), std::move(output), std::vector<Variable<T>>(inputs), saves,
                    OpBackward<T>(std::forward<Backward>(backward)), differentiable);
 }
