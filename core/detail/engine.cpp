@@ -53,6 +53,12 @@ template <class T>
 struct Walk {
   std::vector<Step<T>> order;
   PointerIndex position;  // VariableImpl -> its index in order
+
+  // Whether v is in the walk and marked in `flags` (one per position).
+  bool marked(const Variable<T>& v, const std::vector<char>& flags) const {
+    const std::size_t i = v.defined() ? position.find(v.impl().get()) : PointerIndex::npos;
+    return i != PointerIndex::npos && flags[i];
+  }
 };
 
 template <class T>
@@ -94,8 +100,7 @@ std::vector<char> leading_to(const Walk<T>& walk, const std::vector<Variable<T>>
     const auto& node = walk.order[k].node;
     if (!node || leads[k]) continue;
     for (const auto& input : node->inputs) {
-      const std::size_t i = input.defined() ? walk.position.find(input.impl().get()) : PointerIndex::npos;
-      if (i != PointerIndex::npos && leads[i]) {
+      if (walk.marked(input, leads)) {
         leads[k] = 1;
         break;
       }
@@ -314,8 +319,7 @@ void check_request(const BackwardRequest<T>& request) {
 template <class T>
 bool feeds(const Node<T>& node, const Walk<T>& walk, const std::vector<char>& needed) {
   for (const auto& input : node.inputs) {
-    const std::size_t i = input.defined() ? walk.position.find(input.impl().get()) : PointerIndex::npos;
-    if (i != PointerIndex::npos && needed[i]) return true;
+    if (walk.marked(input, needed)) return true;
   }
   return false;
 }
