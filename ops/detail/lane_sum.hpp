@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 
 namespace tg::detail {
 
@@ -20,6 +21,30 @@ double lane_sum(std::size_t n, F value) {
   for (; i < n; ++i) total += static_cast<double>(value(i));
   for (std::size_t k = 0; k < lanes; ++k) total += acc[k];
   return total;
+}
+
+// The sums of a(0) .. a(n - 1) and of b(0) .. b(n - 1) in one pass, each as lane_sum adds them.
+template <class A, class B>
+std::pair<double, double> lane_sums(std::size_t n, A a, B b) {
+  constexpr std::size_t lanes = 16;
+  double acc_a[lanes] = {}, acc_b[lanes] = {};
+  std::size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    for (std::size_t k = 0; k < lanes; ++k) {
+      acc_a[k] += static_cast<double>(a(i + k));
+      acc_b[k] += static_cast<double>(b(i + k));
+    }
+  }
+  double total_a = 0, total_b = 0;
+  for (; i < n; ++i) {
+    total_a += static_cast<double>(a(i));
+    total_b += static_cast<double>(b(i));
+  }
+  for (std::size_t k = 0; k < lanes; ++k) {
+    total_a += acc_a[k];
+    total_b += acc_b[k];
+  }
+  return {total_a, total_b};
 }
 
 }  // namespace tg::detail

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "../../core/detail/parallel.hpp"
+#include "lane_sum.hpp"
 
 namespace tg::detail {
 namespace {
@@ -41,11 +42,14 @@ void group_moments(const T* x, const GroupLayout& layout, T eps, T* mean, T* inv
       double sum = 0, sum_sq = 0;
       for (std::size_t o = 0; o < layout.outer; ++o) {
         const T* run = x + (o * layout.groups + c) * layout.inner;
-        for (std::size_t i = 0; i < layout.inner; ++i) {
-          const double d = static_cast<double>(run[i]) - shift;
-          sum += d;
-          sum_sq += d * d;
-        }
+        const auto [s, s_sq] = lane_sums(
+            layout.inner, [&](std::size_t i) { return static_cast<double>(run[i]) - shift; },
+            [&](std::size_t i) {
+              const double d = static_cast<double>(run[i]) - shift;
+              return d * d;
+            });
+        sum += s;
+        sum_sq += s_sq;
       }
       const double centred = count > 0 ? sum / count : 0.0;
       const double var = count > 0 ? std::max(0.0, sum_sq / count - centred * centred) : 0.0;
@@ -83,11 +87,13 @@ void grad_sums(const T* g, const T* x, const GroupLayout& layout, const T* mean,
       double s = 0, s_centred = 0;  // sum g, sum g * (x - mean)
       const T m = mean[c];
       for (std::size_t o = 0; o < layout.outer; ++o) {
-        const std::size_t lo = (o * layout.groups + c) * layout.inner;
-        for (std::size_t k = lo; k < lo + layout.inner; ++k) {
-          s += static_cast<double>(g[k]);
-          s_centred += static_cast<double>(g[k]) * static_cast<double>(x[k] - m);
-        }
+        const T* gr = g + (o * layout.groups + c) * layout.inner;
+        const T* xr = x + (o * layout.groups + c) * layout.inner;
+        const auto [run_s, run_centred] = lane_sums(
+            layout.inner, [&](std::size_t i) { return gr[i]; },
+            [&](std::size_t i) { return static_cast<double>(gr[i]) * static_cast<double>(xr[i] - m); });
+        s += run_s;
+        s_centred += run_centred;
       }
       sum_g[c] = static_cast<T>(s);
       sum_g_xhat[c] = static_cast<T>(s_centred * static_cast<double>(invstd[c]));
