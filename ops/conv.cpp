@@ -2,6 +2,7 @@
 
 #include "../core/detail/instantiate.hpp"
 #include "detail/autograd.hpp"
+#include "detail/conv_batch.hpp"
 #include "detail/conv_grad.hpp"
 #include "reduce.hpp"
 #include "shape.hpp"
@@ -56,22 +57,11 @@ Variable<T> record_bias_grad(const ConvPlan& p, Tensor<T> db, const Variable<T>&
   });
 }
 
-// The image n of a batch gradient g, as convolution_backward asks for it.
-template <class T>
-auto image_of(const ConvPlan& p, const Variable<T>& g) {
-  const T* gp = g.value().data();
-  const std::size_t stride = p.out_image();
-  return [gp, stride](std::size_t n, T*) { return gp + n * stride; };
-}
-
 template <class T>
 Variable<T> convolve(const char* name, const ConvPlan& p, const Variable<T>& x, const Variable<T>& w,
                      const Variable<T>& b) {
   Tensor<T> y = Tensor<T>::from_shape(p.output_shape());
-  T* yp = y.data();
-  convolution_forward(
-      p, x.value().data(), w.value().data(), b.defined() ? b.value().data() : nullptr,
-      [yp, &p](std::size_t n, T*) { return yp + n * p.out_image(); }, [](std::size_t, T*) {});
+  convolve_batch(p, x.value().data(), w.value().data(), b.defined() ? b.value().data() : nullptr, y.data());
   return record<T>(name, std::move(y), {x, w, b}, saves_inputs({0, 1}),
                    [p, x, w, b](Variable<T> g, const Variable<T>&) { return conv2d_gradients(p, x, w, b, g); });
 }
@@ -79,14 +69,14 @@ Variable<T> convolve(const char* name, const ConvPlan& p, const Variable<T>& x, 
 template <class T>
 Variable<T> input_grad(const ConvPlan& p, const Variable<T>& g, const Variable<T>& w) {
   Tensor<T> dx = Tensor<T>::from_shape(p.input_shape());
-  convolution_backward<T>(p, nullptr, w.value().data(), dx.data(), nullptr, nullptr, 0, image_of(p, g));
+  convolve_batch_backward<T>(p, nullptr, w.value().data(), g.value().data(), dx.data(), nullptr, nullptr);
   return record_input_grad(p, std::move(dx), g, w);
 }
 
 template <class T>
 Variable<T> weight_grad(const ConvPlan& p, const Variable<T>& x, const Variable<T>& g) {
   Tensor<T> dw = Tensor<T>::from_shape(p.weight_shape());
-  convolution_backward<T>(p, x.value().data(), nullptr, nullptr, dw.data(), nullptr, 0, image_of(p, g));
+  convolve_batch_backward<T>(p, x.value().data(), nullptr, g.value().data(), nullptr, dw.data(), nullptr);
   return record_weight_grad(p, std::move(dw), x, g);
 }
 
@@ -100,8 +90,8 @@ Gradients<T> conv2d_gradients(const ConvPlan& p, const Variable<T>& x, const Var
   if (need_x) dx = Tensor<T>::from_shape(p.input_shape());
   if (need_w) dw = Tensor<T>::from_shape(p.weight_shape());
   if (need_b) db = Tensor<T>::from_shape({p.O});
-  convolution_backward<T>(p, x.value().data(), w.value().data(), need_x ? dx.data() : nullptr,
-                          need_w ? dw.data() : nullptr, need_b ? db.data() : nullptr, 0, image_of(p, g));
+  convolve_batch_backward<T>(p, x.value().data(), w.value().data(), g.value().data(), need_x ? dx.data() : nullptr,
+                             need_w ? dw.data() : nullptr, need_b ? db.data() : nullptr);
   Gradients<T> grads(3);
   if (need_x) grads[0] = record_input_grad(p, std::move(dx), g, w);
   if (need_w) grads[1] = record_weight_grad(p, std::move(dw), x, g);
@@ -127,7 +117,7 @@ Variable<T> conv_transpose2d(const Variable<T>& x, const Variable<T>& w, const V
                                            groups, dilation);
   // The input gradient of the convolution p, with x in the place of its output gradient.
   Tensor<T> y = Tensor<T>::from_shape(p.input_shape());
-  convolution_backward<T>(p, nullptr, w.value().data(), y.data(), nullptr, nullptr, 0, image_of(p, x));
+  convolve_batch_backward<T>(p, nullptr, w.value().data(), x.value().data(), y.data(), nullptr, nullptr);
   if (b.defined()) {
     const T* bias = b.value().data();
     const std::size_t plane = p.g.height * p.g.width;

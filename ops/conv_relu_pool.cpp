@@ -9,8 +9,9 @@
 #include "activation.hpp"
 #include "conv.hpp"
 #include "detail/autograd.hpp"
+#include "../core/detail/parallel.hpp"
+#include "detail/conv_batch.hpp"
 #include "detail/conv_grad.hpp"
-#include "detail/conv_lowering.hpp"
 #include "detail/pool_grad.hpp"
 #include "detail/pool_kernels.hpp"
 #include "pool.hpp"
@@ -67,12 +68,26 @@ Gradients<T> fused_backward(const detail::ConvPlan& p, const detail::PoolGeometr
   const std::size_t pooled = p.O * pg.out_h * pg.out_w;
   const T* gp = gy.value().data();
   const std::uint8_t* choice = m.choice.data();
-  detail::convolution_backward<T>(p, x.value().data(), w.value().data(), need_x ? dx.data() : nullptr,
-                                  need_w ? dw.data() : nullptr, need_b ? db.data() : nullptr, p.out_image(),
-                                  [&](std::size_t n, T* dconv) {
-                                    detail::max_pool_2x2_backward(choice + n * pooled, gp + n * pooled, pg, dconv);
-                                    return static_cast<const T*>(dconv);
-                                  });
+  const auto conv_grad_of = [&](std::size_t n, T* dconv) {
+    detail::max_pool_2x2_backward(choice + n * pooled, gp + n * pooled, pg, dconv);
+  };
+  T* dxp = need_x ? dx.data() : nullptr;
+  T* dwp = need_w ? dw.data() : nullptr;
+  T* dbp = need_b ? db.data() : nullptr;
+  if (detail::convolves_by_batch<T>(p)) {
+    // The whole batch's convolution output gradient first, for a convolution that takes it at once.
+    const auto dconv = detail::scratch<T>(p.N * p.out_image());
+    detail::parallel_blocks(p.N, p.out_image(), [&](std::size_t lo, std::size_t hi) {
+      for (std::size_t n = lo; n < hi; ++n) conv_grad_of(n, dconv.get() + n * p.out_image());
+    });
+    detail::convolve_batch_backward<T>(p, x.value().data(), w.value().data(), dconv.get(), dxp, dwp, dbp);
+  } else {
+    detail::convolution_backward<T>(p, x.value().data(), w.value().data(), dxp, dwp, dbp, p.out_image(),
+                                    [&](std::size_t n, T* dconv) {
+                                      conv_grad_of(n, dconv);
+                                      return static_cast<const T*>(dconv);
+                                    });
+  }
   Gradients<T> grads(3);
   if (need_x) grads[0] = Variable<T>(std::move(dx));
   if (need_w) grads[1] = Variable<T>(std::move(dw));
@@ -106,17 +121,25 @@ Variable<T> conv2d_relu_max_pool2d(const Variable<T>& x, const Variable<T>& w, c
   }
   std::uint8_t* choice = m ? m->choice.data() : nullptr;
   T* yp = y.data();
-  // Each image's convolution output stays in the thread's spare buffer: ReLU there, then pool.
-  detail::convolution_forward(
-      p, xv.data(), w.value().data(), b.defined() ? b.value().data() : nullptr,
-      [](std::size_t, T* spare) { return spare; },
-      [&](std::size_t n, T* activation) {
-        relu_in_place(activation, conv_out);
-        T* yn = yp + n * pooled;
-        std::uint8_t* cn = choice ? choice + n * pooled : nullptr;
-        detail::max_pool_2x2_forward(activation, pg, yn, cn);
-        if (cn) mark_relu_cut(yn, pooled, cn);
-      });
+  const auto relu_pool = [&](std::size_t n, T* activation) {
+    relu_in_place(activation, conv_out);
+    T* yn = yp + n * pooled;
+    std::uint8_t* cn = choice ? choice + n * pooled : nullptr;
+    detail::max_pool_2x2_forward(activation, pg, yn, cn);
+    if (cn) mark_relu_cut(yn, pooled, cn);
+  };
+  const T* bias = b.defined() ? b.value().data() : nullptr;
+  if (detail::convolves_by_batch<T>(p)) {
+    const auto activation = detail::scratch<T>(N * conv_out);
+    detail::convolve_batch(p, xv.data(), w.value().data(), bias, activation.get());
+    detail::parallel_blocks(N, conv_out, [&](std::size_t lo, std::size_t hi) {
+      for (std::size_t n = lo; n < hi; ++n) relu_pool(n, activation.get() + n * conv_out);
+    });
+  } else {
+    // Each image's convolution output stays in the thread's spare buffer: ReLU there, then pool.
+    detail::convolution_forward(
+        p, xv.data(), w.value().data(), bias, [](std::size_t, T* spare) { return spare; }, relu_pool);
+  }
   if (!m) return detail::record<T>("conv2d_relu_max_pool2d", std::move(y), {x, w, b}, detail::saves_nothing(), nullptr);
 
   return detail::record<T>("conv2d_relu_max_pool2d", std::move(y), {x, w, b}, detail::saves_inputs({0, 1}),

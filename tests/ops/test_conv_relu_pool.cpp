@@ -59,6 +59,8 @@ void check_all_configs() {
   check_against_three_ops<T>({2, 4, 9, 10}, {6, 2, 3, 2}, {1, 1, 2, 2}, 4);  // dilation 2, groups 2
   check_against_three_ops<T>({2, 3, 4, 6}, {2, 3, 1, 1}, {}, 5);           // 1x1: read in place
   check_against_three_ops<T>({40, 2, 8, 8}, {8, 2, 3, 3}, {}, 6);          // a batch split over the threads
+  check_against_three_ops<T>({3, 16, 8, 9}, {16, 16, 3, 3}, {1, 1, 1, 1}, 7);  // 16 channels: oneDNN's in float
+  check_against_three_ops<T>({2, 32, 9, 8}, {8, 16, 3, 3}, {1, 1, 1, 2}, 8);   // 16 per group, 2 groups
 }
 
 }  // namespace

@@ -1,0 +1,335 @@
+#include "dnnl_conv.hpp"
+
+#include <stdexcept>
+
+#ifdef TG_HAVE_DNNL
+#include <sys/mman.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <thread>
+#include <unordered_map>
+#endif
+
+namespace tg::detail {
+
+#ifdef TG_HAVE_DNNL
+namespace {
+
+using dnnl::memory;
+using Dims = memory::dims;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+memory::dim dim(std::size_t n) { return static_cast<memory::dim>(n); }
+
+// The padding past the far edge that gives the plan's output size; negative when the stride leaves
+// the last input rows unread (such plans stay on im2col).
+memory::dim far_padding(std::size_t in, std::size_t out, std::size_t kernel, const ConvGeometry& g) {
+  return dim((out - 1) * g.stride + (kernel - 1) * g.dilation + 1) - dim(in) - dim(g.padding);
+}
+
+// User-managed scratchpads: each execution brings its own, so any thread may run a cached primitive
+// (the library's shared scratchpad would tie a primitive to the thread that created it).
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+void run(const dnnl::primitive& primitive, const memory::desc& scratchpad, std::unordered_map<int, memory> args,
+         dnnl::stream& stream) {
+  if (scratchpad.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad, cpu_engine()));
+  primitive.execute(stream, args);
+}
+
+// The blocked copies a call makes live in buffers each thread keeps between calls, mapped apart
+// from the heap. Allocated with every call, or kept but taken from the heap in the middle of a
+// step's tensors, they left holes in the heap those tensors live in (the runtime keeps freed blocks
+// on the heap) and fashion_resnet's peak RSS grew by 50-60 MiB. A copy larger than kMaxKept (a
+// large inference batch) is allocated by oneDNN for the call alone.
+class Workspace {
+ public:
+  enum Slot { kInput, kWeights, kOutput, kSlots };
+  static constexpr std::size_t kMaxKept = std::size_t(16) << 20;
+
+  Workspace() = default;
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  ~Workspace() {
+    for (Buffer& b : buffers_) release(b);
+  }
+
+  // A buffer of `bytes` for slot s, or DNNL_MEMORY_ALLOCATE (oneDNN allocates) past kMaxKept.
+  void* get(Slot s, std::size_t bytes) {
+    if (bytes > kMaxKept) return DNNL_MEMORY_ALLOCATE;
+    Buffer& b = buffers_[s];
+    if (b.bytes < bytes) {
+      release(b);
+      void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      b.data = p;
+      b.bytes = bytes;
+    }
+    return b.data;
+  }
+
+ private:
+  struct Buffer {
+    void* data = nullptr;
+    std::size_t bytes = 0;
+  };
+  static void release(Buffer& b) {
+    if (b.data) munmap(b.data, b.bytes);
+    b = Buffer{};
+  }
+  std::array<Buffer, kSlots> buffers_;
+};
+
+Workspace& workspace() {
+  thread_local Workspace w;
+  return w;
+}
+
+// A tensor's plain layout and the one a primitive computes in, with the reorders between them
+// (none when they are the same).
+class Layout {
+ public:
+  Layout() = default;
+  Layout(const memory::desc& plain, const memory::desc& computed) : plain_(plain), computed_(computed) {
+    if (plain == computed) return;
+    const dnnl::primitive_attr attr = user_scratchpad();
+    dnnl::reorder::primitive_desc in(cpu_engine(), plain, cpu_engine(), computed, attr);
+    dnnl::reorder::primitive_desc out(cpu_engine(), computed, cpu_engine(), plain, attr);
+    in_ = dnnl::reorder(in);
+    out_ = dnnl::reorder(out);
+    in_scratchpad_ = in.scratchpad_desc();
+    out_scratchpad_ = out.scratchpad_desc();
+  }
+
+  // The plain data, in the computed layout (a copy in the thread's slot, or the data itself).
+  memory bring_in(const float* data, Workspace::Slot slot, dnnl::stream& stream) const {
+    memory plain(plain_, cpu_engine(), const_cast<float*>(data));
+    if (plain_ == computed_) return plain;
+    memory computed(computed_, cpu_engine(), workspace().get(slot, computed_.get_size()));
+    run(in_, in_scratchpad_, {{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, computed}}, stream);
+    return computed;
+  }
+  // Where a result meant for `data` is to be written: data itself, or the slot for send_out.
+  memory target(float* data, Workspace::Slot slot) const {
+    return plain_ == computed_ ? memory(plain_, cpu_engine(), data)
+                               : memory(computed_, cpu_engine(), workspace().get(slot, computed_.get_size()));
+  }
+  const memory::desc& computed() const { return computed_; }
+  void send_out(const memory& result, float* data, dnnl::stream& stream) const {
+    if (plain_ == computed_) return;
+    memory plain(plain_, cpu_engine(), data);
+    run(out_, out_scratchpad_, {{DNNL_ARG_FROM, result}, {DNNL_ARG_TO, plain}}, stream);
+  }
+
+ private:
+  memory::desc plain_, computed_;
+  dnnl::reorder in_, out_;
+  memory::desc in_scratchpad_, out_scratchpad_;
+};
+
+// The three primitives of one convolution shape, and their layouts. Every one has a bias: a
+// convolution without one adds zeros, and an unwanted bias gradient goes to a scratch buffer
+// (either costs one pass over the output, against the convolution's kH·kW·C multiply-adds per
+// output element).
+struct Convolution {
+  memory::desc bias;
+  dnnl::convolution_forward forward;
+  memory::desc forward_scratchpad;
+  Layout forward_x, forward_w, forward_y;
+  dnnl::convolution_backward_data backward_data;
+  memory::desc data_scratchpad;
+  Layout data_dy, data_w, data_dx;
+  dnnl::convolution_backward_weights backward_weights;
+  memory::desc weights_scratchpad;
+  Layout weights_dy, weights_x, weights_dw;
+
+  explicit Convolution(const ConvPlan& p) {
+    using tag = memory::format_tag;
+    const ConvGeometry& g = p.g;
+    const auto f32 = memory::data_type::f32;
+    const Dims x_dims{dim(p.N), dim(p.C), dim(g.height), dim(g.width)};
+    const Dims y_dims{dim(p.N), dim(p.O), dim(g.out_h), dim(g.out_w)};
+    // tapegrad's (O, C/groups, kH, kW) weight is oneDNN's goihw with O split as (groups, O/groups).
+    const Dims w_dims =
+        p.groups == 1 ? Dims{dim(p.O), dim(g.channels), dim(g.kernel_h), dim(g.kernel_w)}
+                      : Dims{dim(p.groups), dim(p.out_per_group()), dim(g.channels), dim(g.kernel_h), dim(g.kernel_w)};
+    const memory::desc x_plain(x_dims, f32, tag::nchw), y_plain(y_dims, f32, tag::nchw),
+        w_plain(w_dims, f32, p.groups == 1 ? tag::oihw : tag::goihw);
+    bias = memory::desc({dim(p.O)}, f32, tag::x);
+    const memory::desc x_any(x_dims, f32, tag::any), y_any(y_dims, f32, tag::any), w_any(w_dims, f32, tag::any);
+    const Dims strides{dim(g.stride), dim(g.stride)}, dilation{dim(g.dilation) - 1, dim(g.dilation) - 1};
+    const Dims near{dim(g.padding), dim(g.padding)};
+    const Dims far{far_padding(g.height, g.out_h, g.kernel_h, g), far_padding(g.width, g.out_w, g.kernel_w, g)};
+    const auto direct = dnnl::algorithm::convolution_direct;
+    const dnnl::primitive_attr attr = user_scratchpad();
+
+    const dnnl::convolution_forward::primitive_desc fwd(
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, direct, x_any, w_any, bias, y_any, strides,
+                                        dilation, near, far),
+        attr, cpu_engine());
+    forward = dnnl::convolution_forward(fwd);
+    forward_scratchpad = fwd.scratchpad_desc();
+    forward_x = Layout(x_plain, fwd.src_desc());
+    forward_w = Layout(w_plain, fwd.weights_desc());
+    forward_y = Layout(y_plain, fwd.dst_desc());
+
+    const dnnl::convolution_backward_data::primitive_desc data(
+        dnnl::convolution_backward_data::desc(direct, x_any, w_any, y_any, strides, dilation, near, far), attr,
+        cpu_engine(), fwd);
+    backward_data = dnnl::convolution_backward_data(data);
+    data_scratchpad = data.scratchpad_desc();
+    data_dy = Layout(y_plain, data.diff_dst_desc());
+    data_w = Layout(w_plain, data.weights_desc());
+    data_dx = Layout(x_plain, data.diff_src_desc());
+
+    const dnnl::convolution_backward_weights::primitive_desc weights(
+        dnnl::convolution_backward_weights::desc(direct, x_any, w_any, bias, y_any, strides, dilation, near, far), attr,
+        cpu_engine(), fwd);
+    backward_weights = dnnl::convolution_backward_weights(weights);
+    weights_scratchpad = weights.scratchpad_desc();
+    weights_dy = Layout(y_plain, weights.diff_dst_desc());
+    weights_x = Layout(x_plain, weights.src_desc());
+    weights_dw = Layout(w_plain, weights.diff_weights_desc());
+  }
+};
+
+using Key = std::array<std::size_t, 13>;
+
+Key key_of(const ConvPlan& p) {
+  const ConvGeometry& g = p.g;
+  return {p.N,        p.C,      p.O,       p.groups,   g.height, g.width, g.kernel_h,
+          g.kernel_w, g.stride, g.padding, g.dilation, g.out_h,  g.out_w};
+}
+
+// Built primitives by shape (null where oneDNN has none for it). Creating one takes milliseconds,
+// a training step reuses the same few shapes; a program that runs many shapes starts afresh past
+// kMaxShapes (the primitives in use live on in their callers' shared_ptr).
+class Cache {
+ public:
+  std::shared_ptr<const Convolution> find(const ConvPlan& p) {
+    const Key key = key_of(p);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (const auto it = built_.find(key); it != built_.end()) return it->second;
+    if (built_.size() >= kMaxShapes) built_.clear();
+    // Built on a thread of its own, so that what lives on (descriptors, generated code) comes from
+    // that thread's malloc arena: made in the middle of a training step, those small blocks split
+    // the main heap's large free blocks, and peak RSS grew by 30 MiB on fashion_resnet.
+    std::shared_ptr<const Convolution> made;
+    std::thread builder([&made, &p] {
+      try {
+        made = std::make_shared<const Convolution>(p);
+      } catch (const dnnl::error&) {
+        // unimplemented for this shape: im2col takes it
+      }
+    });
+    builder.join();
+    return built_[key] = made;
+  }
+
+ private:
+  static constexpr std::size_t kMaxShapes = 64;
+  std::mutex mutex_;
+  std::map<Key, std::shared_ptr<const Convolution>> built_;
+};
+
+Cache& cache() {
+  static Cache instance;
+  return instance;
+}
+
+std::shared_ptr<const Convolution> built(const ConvPlan& p, const char* what) {
+  std::shared_ptr<const Convolution> c = cache().find(p);
+  if (!c) throw std::logic_error(std::string(what) + ": called for a plan dnnl_convolves rejects");
+  return c;
+}
+
+}  // namespace
+
+bool dnnl_convolves(const ConvPlan& p) {
+  const ConvGeometry& g = p.g;
+  if (p.N == 0 || p.O == 0 || g.out_h == 0 || g.out_w == 0) return false;
+  if (g.channels < 16 || g.kernel_h * g.kernel_w == 1) return false;  // measured no faster than im2col
+  if (far_padding(g.height, g.out_h, g.kernel_h, g) < 0 || far_padding(g.width, g.out_w, g.kernel_w, g) < 0) {
+    return false;
+  }
+  return cache().find(p) != nullptr;
+}
+
+void dnnl_convolution_forward(const ConvPlan& p, const float* x, const float* w, const float* bias, float* y) {
+  const auto c = built(p, "dnnl_convolution_forward");
+  dnnl::stream stream(cpu_engine());
+  std::unique_ptr<float[]> zeros;
+  if (!bias) bias = (zeros = std::unique_ptr<float[]>(new float[p.O]())).get();
+  const memory xm = c->forward_x.bring_in(x, Workspace::kInput, stream),
+               wm = c->forward_w.bring_in(w, Workspace::kWeights, stream);
+  const memory ym = c->forward_y.target(y, Workspace::kOutput);
+  run(c->forward, c->forward_scratchpad,
+      {{DNNL_ARG_SRC, xm},
+       {DNNL_ARG_WEIGHTS, wm},
+       {DNNL_ARG_BIAS, memory(c->bias, cpu_engine(), const_cast<float*>(bias))},
+       {DNNL_ARG_DST, ym}},
+      stream);
+  c->forward_y.send_out(ym, y, stream);
+  stream.wait();
+}
+
+void dnnl_convolution_backward(const ConvPlan& p, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                               float* db) {
+  const auto c = built(p, "dnnl_convolution_backward");
+  dnnl::stream stream(cpu_engine());
+  memory dym;  // dy as the data gradient takes it, reused by the weight gradient when it takes the same
+  if (dx) {
+    dym = c->data_dy.bring_in(dy, Workspace::kOutput, stream);
+    const memory wm = c->data_w.bring_in(w, Workspace::kWeights, stream);
+    const memory dxm = c->data_dx.target(dx, Workspace::kInput);
+    run(c->backward_data, c->data_scratchpad,
+        {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxm}}, stream);
+    c->data_dx.send_out(dxm, dx, stream);
+  }
+  if (dw || db) {
+    std::unique_ptr<float[]> unwanted_db, unwanted_dw;
+    if (!db) db = (unwanted_db = std::unique_ptr<float[]>(new float[p.O])).get();
+    if (!dw) dw = (unwanted_dw = std::unique_ptr<float[]>(new float[p.O * p.taps()])).get();
+    if (!dx || c->data_dy.computed() != c->weights_dy.computed())
+      dym = c->weights_dy.bring_in(dy, Workspace::kOutput, stream);
+    const memory xm = c->weights_x.bring_in(x, Workspace::kInput, stream);
+    const memory dwm = c->weights_dw.target(dw, Workspace::kWeights);
+    run(c->backward_weights, c->weights_scratchpad,
+        {{DNNL_ARG_DIFF_DST, dym},
+         {DNNL_ARG_SRC, xm},
+         {DNNL_ARG_DIFF_WEIGHTS, dwm},
+         {DNNL_ARG_DIFF_BIAS, memory(c->bias, cpu_engine(), db)}},
+        stream);
+    c->weights_dw.send_out(dwm, dw, stream);
+  }
+  stream.wait();
+}
+
+#else  // without oneDNN every plan stays on im2col
+
+bool dnnl_convolves(const ConvPlan&) { return false; }
+
+void dnnl_convolution_forward(const ConvPlan&, const float*, const float*, const float*, float*) {
+  throw std::logic_error("dnnl_convolution_forward: tapegrad was built without oneDNN");
+}
+
+void dnnl_convolution_backward(const ConvPlan&, const float*, const float*, const float*, float*, float*, float*) {
+  throw std::logic_error("dnnl_convolution_backward: tapegrad was built without oneDNN");
+}
+
+#endif
+
+}  // namespace tg::detail
