@@ -1,12 +1,14 @@
 #include "arithmetic.hpp"
 
 #include <cmath>
+#include <functional>
 
 #include <xtensor/xmath.hpp>
 
 #include "../core/detail/instantiate.hpp"
 #include "detail/autograd.hpp"
 #include "detail/broadcast.hpp"
+#include "detail/elementwise.hpp"
 
 namespace tg {
 namespace {
@@ -19,7 +21,8 @@ Variable<T> constant(T s) {
   return detail::constant<T>(Tensor<T>(s));
 }
 
-// Records a broadcasting binary op. `grads(g)` gives the gradients at the broadcast shape (only
+// Records a broadcasting binary op (operands of equal shapes, such as a residual sum, are combined
+// on the threads by detail::map2). `grads(g)` gives the gradients at the broadcast shape (only
 // those that are needed); they are summed back to each input's shape here.
 template <class T, class Value, class GradFn>
 Variable<T> binary(const char* name, const Variable<T>& a, const Variable<T>& b, detail::Saves saves, Value value,
@@ -40,20 +43,28 @@ using Pair = std::pair<Variable<T>, Variable<T>>;
 
 template <class T>
 Variable<T> operator+(const Variable<T>& a, const Variable<T>& b) {
-  return binary<T>("add", a, b, detail::saves_nothing(), [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x + y); },
+  return binary<T>("add", a, b, detail::saves_nothing(),
+                   [](const Tensor<T>& x, const Tensor<T>& y) {
+                     return x.shape() == y.shape() ? detail::map2(x, y, std::plus<T>()) : Tensor<T>(x + y);
+                   },
                    [](const Variable<T>& g, bool, bool) { return Pair<T>{g, g}; });
 }
 
 template <class T>
 Variable<T> operator-(const Variable<T>& a, const Variable<T>& b) {
-  return binary<T>("sub", a, b, detail::saves_nothing(), [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x - y); },
+  return binary<T>("sub", a, b, detail::saves_nothing(),
+                   [](const Tensor<T>& x, const Tensor<T>& y) {
+                     return x.shape() == y.shape() ? detail::map2(x, y, std::minus<T>()) : Tensor<T>(x - y);
+                   },
                    [](const Variable<T>& g, bool, bool need_b) { return Pair<T>{g, need_b ? -g : Variable<T>()}; });
 }
 
 template <class T>
 Variable<T> operator*(const Variable<T>& a, const Variable<T>& b) {
   return binary<T>("mul", a, b, detail::saves_inputs({0, 1}),
-                   [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x * y); },
+                   [](const Tensor<T>& x, const Tensor<T>& y) {
+                     return x.shape() == y.shape() ? detail::map2(x, y, std::multiplies<T>()) : Tensor<T>(x * y);
+                   },
                    [a, b](const Variable<T>& g, bool need_a, bool need_b) {
                      return Pair<T>{need_a ? g * b : Variable<T>(), need_b ? g * a : Variable<T>()};
                    });
@@ -62,7 +73,9 @@ Variable<T> operator*(const Variable<T>& a, const Variable<T>& b) {
 template <class T>
 Variable<T> operator/(const Variable<T>& a, const Variable<T>& b) {
   return binary<T>("div", a, b, detail::saves_inputs({0, 1}),
-                   [](const Tensor<T>& x, const Tensor<T>& y) { return Tensor<T>(x / y); },
+                   [](const Tensor<T>& x, const Tensor<T>& y) {
+                     return x.shape() == y.shape() ? detail::map2(x, y, std::divides<T>()) : Tensor<T>(x / y);
+                   },
                    [a, b](const Variable<T>& g, bool need_a, bool need_b) {
                      const Variable<T> ga = g / b;  // d(a/b)/db = -(a/b)/b, so gb = -ga * a / b
                      return Pair<T>{need_a ? ga : Variable<T>(), need_b ? -(ga * a / b) : Variable<T>()};

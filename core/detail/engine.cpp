@@ -12,6 +12,7 @@
 #include "anomaly_checks.hpp"
 #include "graph.hpp"
 #include "instantiate.hpp"
+#include "parallel.hpp"
 #include "pointer_index.hpp"
 #include "record.hpp"
 
@@ -128,6 +129,14 @@ Variable<T> add(const Variable<T>& a, const Variable<T>& b) {
                    [](Variable<T> g, const Variable<T>&) { return Gradients<T>{g, g}; });
 }
 
+// out = a + b over n elements (out may be a), on the threads for a large gradient.
+template <class T>
+void add_elements(const T* a, const T* b, T* out, std::size_t n) {
+  parallel_blocks(n, 2, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) out[i] = a[i] + b[i];
+  });
+}
+
 // Adds g into a gradient being summed for one variable. Under create_graph the sum is recorded;
 // otherwise it is done in place when nothing else holds the slot's buffer.
 template <class T>
@@ -136,10 +145,18 @@ void accumulate(Variable<T>& slot, Variable<T>&& g, bool create_graph) {
     slot = std::move(g);
   } else if (create_graph) {
     slot = add(slot, g);
-  } else if (slot.impl().use_count() == 1 && slot.impl() != g.impl()) {
-    xt::noalias(slot.impl()->value) += g.impl()->value;  // distinct buffers: no temporary
+  } else if (slot.impl()->value.shape() != g.impl()->value.shape()) {
+    slot = Variable<T>(Tensor<T>(slot.impl()->value + g.impl()->value));  // broadcasts, as it always did
   } else {
-    slot = Variable<T>(Tensor<T>(slot.impl()->value + g.impl()->value));
+    Tensor<T>& a = slot.impl()->value;
+    const Tensor<T>& b = g.impl()->value;
+    if (slot.impl().use_count() == 1 && slot.impl() != g.impl()) {
+      add_elements(a.data(), b.data(), a.data(), a.size());  // distinct buffers: in place
+    } else {
+      Tensor<T> sum = Tensor<T>::from_shape(a.shape());
+      add_elements(a.data(), b.data(), sum.data(), a.size());
+      slot = Variable<T>(std::move(sum));
+    }
   }
 }
 
@@ -162,7 +179,8 @@ void accumulate_into_leaf(VariableImpl<T>& leaf, Variable<T>&& g, bool create_gr
   } else if (create_graph || leaf.grad->requires_grad) {
     leaf.grad = add(Variable<T>::from_impl(leaf.grad), g).impl();
   } else if (leaf.grad != g.impl()) {
-    xt::noalias(leaf.grad->value) += g.impl()->value;  // distinct buffers: no temporary
+    Tensor<T>& a = leaf.grad->value;
+    add_elements(a.data(), g.impl()->value.data(), a.data(), a.size());  // shapes checked above
   } else {
     leaf.grad->value += g.impl()->value;
   }
