@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #ifdef TG_HAVE_DNNL
+#include <omp.h>
 #include <sys/mman.h>
 
 #include <array>
@@ -206,29 +207,35 @@ struct Convolution {
   }
 };
 
-using Key = std::array<std::size_t, 13>;
+// The threads a primitive made now would run on: oneDNN fixes its work split when it creates one.
+int caller_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 
-Key key_of(const ConvPlan& p) {
+using Key = std::array<std::size_t, 14>;
+
+Key key_of(const ConvPlan& p, int threads) {
   const ConvGeometry& g = p.g;
   return {p.N,        p.C,      p.O,       p.groups,   g.height, g.width, g.kernel_h,
-          g.kernel_w, g.stride, g.padding, g.dilation, g.out_h,  g.out_w};
+          g.kernel_w, g.stride, g.padding, g.dilation, g.out_h,  g.out_w, static_cast<std::size_t>(threads)};
 }
 
-// Built primitives by shape (null where oneDNN has none for it). Creating one takes milliseconds,
+// Built primitives by shape and thread count (null where oneDNN has none for it). Creating one takes milliseconds,
 // a training step reuses the same few shapes; a program that runs many shapes starts afresh past
 // kMaxShapes (the primitives in use live on in their callers' shared_ptr).
 class Cache {
  public:
   std::shared_ptr<const Convolution> find(const ConvPlan& p) {
-    const Key key = key_of(p);
+    const int threads = caller_threads();
+    const Key key = key_of(p, threads);
     std::lock_guard<std::mutex> lock(mutex_);
     if (const auto it = built_.find(key); it != built_.end()) return it->second;
     if (built_.size() >= kMaxShapes) built_.clear();
     // Built on a thread of its own, so that what lives on (descriptors, generated code) comes from
     // that thread's malloc arena: made in the middle of a training step, those small blocks split
-    // the main heap's large free blocks, and peak RSS grew by 30 MiB on fashion_resnet.
+    // the main heap's large free blocks, and peak RSS grew by 30 MiB on fashion_resnet. The new
+    // thread starts with OpenMP's default thread count, so it is given the caller's.
     std::shared_ptr<const Convolution> made;
-    std::thread builder([&made, &p] {
+    std::thread builder([&made, &p, threads] {
+      omp_set_num_threads(threads);
       try {
         made = std::make_shared<const Convolution>(p);
       } catch (const dnnl::error&) {
