@@ -218,9 +218,9 @@ Key key_of(const ConvPlan& p, int threads) {
           g.kernel_w, g.stride, g.padding, g.dilation, g.out_h,  g.out_w, static_cast<std::size_t>(threads)};
 }
 
-// Built primitives by shape and thread count (null where oneDNN has none for it). Creating one takes milliseconds,
-// a training step reuses the same few shapes; a program that runs many shapes starts afresh past
-// kMaxShapes (the primitives in use live on in their callers' shared_ptr).
+// Built primitives by shape and thread count (null where oneDNN has none for it). Creating one
+// takes milliseconds, a training step reuses the same few shapes; a program that runs many shapes
+// starts afresh past kMaxShapes (the primitives in use live on in their callers' shared_ptr).
 class Cache {
  public:
   std::shared_ptr<const Convolution> find(const ConvPlan& p) {
