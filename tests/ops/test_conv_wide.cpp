@@ -4,6 +4,7 @@
 // whose values the naive loops of test_conv.cpp and whose derivatives gradcheck vouch for.
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <thread>
 
 #include "test_util.hpp"
@@ -64,6 +65,10 @@ std::function<Variable<T>(Variable<T>, Variable<T>, Variable<T>)> conv(Options o
 
 void check_conv(const Shape& xs, const Shape& ws, Options o, std::uint64_t seed) {
   check_float_against_double(conv<float>(o), conv<double>(o), xs, ws, ws[0], seed);
+}
+
+std::ptrdiff_t threads_in_process() {
+  return std::distance(std::filesystem::directory_iterator("/proc/self/task"), std::filesystem::directory_iterator());
 }
 
 }  // namespace
@@ -136,28 +141,18 @@ TEST_CASE("conv2d: float, 16 channels, on eight threads at once gives each threa
   }
 }
 
-namespace {
-
-std::size_t threads_in_process() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++n;
-  return n;
-}
-
-}  // namespace
-
 // oneDNN fixes a primitive's thread count when it creates one; the library creates them on a
 // thread of its own, which must use the caller's count. ctest runs each case in a new process,
 // where OpenMP has started no worker yet, so a new thread can only come from this convolution.
 TEST_CASE("conv2d: float, 16 channels, after set_num_threads(1) starts no other thread") {
   const int before = get_num_threads();
   set_num_threads(1);
-  const std::size_t threads_before = threads_in_process();
+  const std::ptrdiff_t threads_before = threads_in_process();
   Generator gen(13);
   Variable<float> x(test::uniform<float>({16, 16, 16, 16}, gen), true),
       w(test::uniform<float>({16, 16, 3, 3}, gen), true);
   sum(conv2d(x, w, Variable<float>(), 1, 1)).backward();
-  const std::size_t threads_after = threads_in_process();
+  const std::ptrdiff_t threads_after = threads_in_process();
   set_num_threads(before);
   CHECK(threads_after == threads_before);
 }
