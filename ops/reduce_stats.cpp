@@ -41,7 +41,9 @@ Variable<T> logsumexp(const Variable<T>& a, int axis_in, bool keepdim) {
   Tensor<T> out = Tensor<T>::from_shape(out_shape);
   detail::logsumexp_middle(a.value().data(), out.data(), outer, n, inner);
   const bool reinsert = !keepdim && !shape.empty();
-  return detail::record<T>("logsumexp", std::move(out), {a}, detail::Saves{{0}, true},
+  detail::Saves saves = detail::saves_inputs({0});
+  saves.output = true;  // the backward reads both a and the output
+  return detail::record<T>("logsumexp", std::move(out), {a}, saves,
                            [a, axis = static_cast<int>(axis), reinsert](Variable<T> g, const Variable<T>& y) {
                              // g * softmax(a) = g * exp(a - y), y broadcast back over the axis. Through y
                              // (the output, which depends on a) this differentiates again correctly.
