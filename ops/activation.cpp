@@ -59,8 +59,9 @@ TG_AVX512_CLONES void leaky_relu_backward_rows(const double* x, std::size_t n, d
   leaky_relu_backward_kernel(x, n, slope, g);
 }
 
-// d relu / dx as PyTorch's threshold_backward: g where x > 0, else 0 (so 0 at exactly 0). Its own
-// derivative is itself in g, and zero in x.
+// d relu / dx as PyTorch's threshold_backward: g where x > 0, else 0 (so 0 at exactly 0); x may be
+// relu's input or its output, which are positive at the same places. Its own derivative is itself
+// in g, and zero in x.
 template <class T>
 Variable<T> relu_backward(Variable<T> g, const Variable<T>& x) {
   const bool recorded = will_record<T>({g, x});
@@ -194,8 +195,11 @@ Variable<T> relu(const Variable<T>& a) {
   const Tensor<T>& x = a.value();
   Tensor<T> y = Tensor<T>::from_shape(x.shape());
   detail::parallel_blocks(x.size(), 1, [&](std::size_t lo, std::size_t hi) { relu_rows(x.data() + lo, hi - lo, y.data() + lo); });
-  return detail::record<T>("relu", std::move(y), {a}, detail::saves_inputs({0}),
-                           [a](Variable<T> g, const Variable<T>&) { return detail::single(relu_backward(std::move(g), a)); });
+  // Masked by the output, as PyTorch does (y > 0 exactly where x > 0): the output lives on anyway as
+  // the next layer's input, while the input (a BatchNorm's or a residual sum's result) can be freed.
+  return detail::record<T>(
+      "relu", std::move(y), {a}, detail::saves_output(),
+      [](Variable<T> g, const Variable<T>& out) { return detail::single(relu_backward(std::move(g), out)); });
 }
 
 template <class T>

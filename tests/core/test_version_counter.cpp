@@ -160,6 +160,20 @@ TEST_CASE("an input replaced by a tensor of another shape is refused before any 
   }
 }
 
+TEST_CASE("logsumexp, whose backward reads its input and its output, refuses either edited") {
+  Generator gen(204);
+  V x(test::uniform({2, 3}, gen), true);
+  V y = logsumexp(x, 1, /*keepdim=*/true);
+  SECTION("the output") {
+    y.value()(0, 0) = 0.25;
+    CHECK_THAT(refusal(sum(y)), Contains("the output of 'logsumexp' (shape (2, 1))") && Contains("now at version 1"));
+  }
+  SECTION("the input") {
+    x.value()(0, 0) = 0.25;
+    CHECK_THAT(refusal(sum(y)), Contains("input 0 of 'logsumexp' (shape (2, 3))") && Contains("now at version 1"));
+  }
+}
+
 TEST_CASE("ops that save their output refuse an edited output") {
   Generator gen(202);
   const std::vector<std::pair<std::string, std::function<V(const V&)>>> ops = {
@@ -169,6 +183,7 @@ TEST_CASE("ops that save their output refuse an edited output") {
       {"tanh", [](const V& v) { return tg::tanh(v); }},
       {"softmax", [](const V& v) { return softmax(v, 1); }},
       {"log_softmax", [](const V& v) { return log_softmax(v, 0); }},
+      {"relu", [](const V& v) { return relu(v); }},  // masked by its output, as in PyTorch
   };
   for (const auto& [name, op] : ops) {
     INFO(name);
@@ -189,7 +204,7 @@ TEST_CASE("ops that save their output refuse an edited output") {
 TEST_CASE("ops that save an input refuse an edited input, naming it") {
   Generator gen(203);
   const std::vector<std::tuple<std::string, std::string, std::function<V(const V&, const V&)>>> ops = {
-      {"relu", "input 0", [](const V& a, const V&) { return relu(a); }},
+      {"leaky_relu", "input 0", [](const V& a, const V&) { return leaky_relu(a, 0.1); }},
       {"log", "input 0", [](const V& a, const V&) { return log(a); }},
       {"pow", "input 0", [](const V& a, const V&) { return pow(a, 3.0); }},
       {"div", "input 1", [](const V& a, const V& b) { return a / b; }},
