@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "detail/graph.hpp"
 #include "errors.hpp"
 
 namespace tg {
@@ -18,7 +19,8 @@ thread_local bool enabled = false;
 template <class T>
 std::string input_shapes(const std::vector<Variable<T>>& inputs) {
   std::vector<std::string> shapes;
-  for (const auto& v : inputs) shapes.push_back(v.defined() ? format_shape(v.value().shape()) : "undefined");
+  for (const auto& v : inputs)
+    shapes.push_back(v.defined() ? format_shape(detail::value_shape(*v.impl())) : "undefined");
   if (shapes.empty()) return "none";
   return fmt::format("{}", fmt::join(shapes, ", "));
 }

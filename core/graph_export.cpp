@@ -28,7 +28,7 @@ std::string escape(const std::string& text) {
 
 template <class T>
 std::string node_line(std::size_t id, const detail::VariableImpl<T>& impl, bool is_root) {
-  const std::string shape = format_shape(impl.value.shape());
+  const std::string shape = format_shape(detail::value_shape(impl));
   std::string label, style;
   if (impl.grad_fn) {
     label = impl.op;
@@ -66,7 +66,7 @@ std::string to_dot(const Variable<T>& root) {
       throw std::logic_error(fmt::format(
           "to_dot: the graph through '{}' (output shape {}) was released by backward(); call to_dot before "
           "backward(), or pass retain_graph = true to backward()",
-          impl->op, format_shape(impl->value.shape())));
+          impl->op, format_shape(detail::value_shape(*impl))));
     }
     const detail::Node<T>* node = impl->grad_fn.get();
     if (node && next < node->inputs.size()) {

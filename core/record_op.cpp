@@ -30,7 +30,9 @@ Variable<T> record(std::string name, Tensor<T> output, std::vector<Variable<T>> 
   Variable<T> result(std::move(output), true);
   auto& impl = *result.impl();
   impl.op = std::move(name);
-  impl.grad_fn = std::make_shared<Node<T>>(std::move(inputs), std::move(backward), saves, differentiable, impl.value.shape());
+  impl.keeps_value = saves.output;
+  impl.grad_fn =
+      std::make_shared<Node<T>>(std::move(inputs), std::move(backward), saves, differentiable, impl.value.shape());
   return result;
 }
 

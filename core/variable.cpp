@@ -18,12 +18,68 @@ template <class T>
 Variable<T>::Variable(Tensor<T> value, bool requires_grad) : impl_(std::make_shared<detail::VariableImpl<T>>()) {
   impl_->value = std::move(value);
   impl_->requires_grad = requires_grad;
+  impl_->readers.store(1, std::memory_order_relaxed);
+}
+
+template <class T>
+Variable<T>::Variable(const Variable& other) : impl_(other.impl_) {
+  if (impl_) impl_->readers.fetch_add(1, std::memory_order_relaxed);
+}
+
+template <class T>
+Variable<T>::Variable(Variable&& other) noexcept : impl_(std::move(other.impl_)), reads_(other.reads_) {
+  other.reads_ = true;
+}
+
+template <class T>
+Variable<T>& Variable<T>::operator=(const Variable& other) {
+  if (this != &other) *this = Variable(other);
+  return *this;
+}
+
+template <class T>
+Variable<T>& Variable<T>::operator=(Variable&& other) noexcept {
+  if (this != &other) {
+    drop();
+    impl_ = std::move(other.impl_);
+    reads_ = other.reads_;
+    other.reads_ = true;
+  }
+  return *this;
+}
+
+template <class T>
+Variable<T>::~Variable() {
+  drop();
+}
+
+template <class T>
+Variable<T> Variable<T>::link(const Variable& v) {
+  Variable l;
+  l.impl_ = v.impl_;
+  l.reads_ = false;
+  return l;
+}
+
+template <class T>
+void Variable<T>::drop() {
+  std::shared_ptr<detail::VariableImpl<T>> impl = std::move(impl_);
+  if (!impl || !reads_ || impl->readers.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // The last reader: an op's output that its own backward does not read is no longer needed. A
+  // leaf keeps its value (a backward accumulates into it by its shape).
+  std::lock_guard<std::recursive_mutex> lock(impl->mutex);
+  if (!impl->grad_fn || impl->keeps_value || impl->value_released || impl.use_count() == 1) return;
+  if (impl->readers.load(std::memory_order_acquire) != 0) return;
+  impl->released_shape = impl->value.shape();
+  impl->value = Tensor<T>::from_shape({0});
+  impl->value_released = true;
 }
 
 template <class T>
 Variable<T> Variable<T>::from_impl(std::shared_ptr<detail::VariableImpl<T>> impl) {
   Variable v;
   v.impl_ = std::move(impl);
+  if (v.impl_) v.impl_->readers.fetch_add(1, std::memory_order_relaxed);
   return v;
 }
 
@@ -34,7 +90,14 @@ detail::VariableImpl<T>& Variable<T>::checked(const char* function) const {
 }
 
 template <class T>
-const Tensor<T>& Variable<T>::value() const& { return checked("value").value; }
+const Tensor<T>& Variable<T>::value() const& {
+  const auto& impl = checked("value");
+  if (impl.value_released) {
+    throw std::logic_error("Variable::value: the value of this output of '" + impl.op +
+                           "' was freed when its last handle went (only the graph linked to it)");
+  }
+  return impl.value;
+}
 
 template <class T>
 Tensor<T>& Variable<T>::value() & {

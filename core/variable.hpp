@@ -15,6 +15,8 @@ namespace tg {
 namespace detail {
 template <class T>
 struct VariableImpl;
+template <class T>
+struct Node;
 }  // namespace detail
 
 template <class T>
@@ -22,6 +24,11 @@ class Variable {
  public:
   Variable() = default;  // undefined: holds nothing
   explicit Variable(Tensor<T> value, bool requires_grad = false);
+  Variable(const Variable& other);
+  Variable(Variable&& other) noexcept;
+  Variable& operator=(const Variable& other);
+  Variable& operator=(Variable&& other) noexcept;
+  ~Variable();
 
   bool defined() const { return impl_ != nullptr; }
   const Tensor<T>& value() const&;
@@ -72,8 +79,15 @@ class Variable {
   static Variable from_impl(std::shared_ptr<detail::VariableImpl<T>> impl);
 
  private:
+  friend struct detail::Node<T>;
+  // A handle that does not read the value (a Node's link to an input): the graph alone does not
+  // keep an intermediate value alive.
+  static Variable link(const Variable& v);
+  void drop();  // lets go of impl_, freeing the value if this was its last reader
+
   detail::VariableImpl<T>& checked(const char* function) const;
   std::shared_ptr<detail::VariableImpl<T>> impl_;
+  bool reads_ = true;  // counted in impl_->readers
 };
 
 }  // namespace tg

@@ -27,7 +27,7 @@ template <class T>
   throw std::logic_error(fmt::format(
       "{}: the graph through '{}' (output shape {}) was already released by an earlier backward(); "
       "pass retain_graph = true to the first backward() to go through it twice",
-      function, impl.op, format_shape(impl.value.shape())));
+      function, impl.op, format_shape(value_shape(impl))));
 }
 
 // A variable of the graph, with its node as the walk found it (null for a leaf). Holding the node
@@ -160,6 +160,14 @@ void accumulate(Variable<T>& slot, Variable<T>&& g, bool create_graph) {
   }
 }
 
+// What a leaf's .grad holds: read through grad(), so never freed with its last handle (a gradient
+// with a graph is an op's output).
+template <class T>
+std::shared_ptr<VariableImpl<T>> kept(const Variable<T>& g) {
+  g.impl()->keeps_value = true;
+  return g.impl();
+}
+
 // A leaf's .grad: gradients add up across backward calls. Without create_graph it never carries
 // a graph and is never shared with another variable (so it may be added to in place).
 template <class T>
@@ -175,9 +183,9 @@ void accumulate_into_leaf(VariableImpl<T>& leaf, Variable<T>&& g, bool create_gr
         leaf.name.empty() ? "" : " '" + leaf.name + "'", format_shape(leaf.value.shape())));
   }
   if (!leaf.grad) {
-    leaf.grad = g.impl();
+    leaf.grad = kept(g);
   } else if (create_graph || leaf.grad->requires_grad) {
-    leaf.grad = add(Variable<T>::from_impl(leaf.grad), g).impl();
+    leaf.grad = kept(add(Variable<T>::from_impl(leaf.grad), g));
   } else if (leaf.grad != g.impl()) {
     Tensor<T>& a = leaf.grad->value;
     add_elements(a.data(), g.impl()->value.data(), a.data(), a.size());  // shapes checked above
@@ -229,10 +237,14 @@ void check_shapes(const VariableImpl<T>& output, const Node<T>& node) {
         "from the new value",
         what, output.op, format_shape(recorded), format_shape(now)));
   };
-  if (output.value.shape() != node.output_shape) refuse("the output", node.output_shape, output.value.shape());
+  if (!output.value_released && output.value.shape() != node.output_shape) {
+    refuse("the output", node.output_shape, output.value.shape());
+  }
   for (std::size_t i = 0; i < node.inputs.size(); ++i) {
     const ImplPtr<T>& input = node.inputs[i].impl();
-    if (input && input->value.shape() != node.recorded[i].shape) {
+    if (!input) continue;
+    std::lock_guard<std::recursive_mutex> lock(input->mutex);  // the value may be released meanwhile
+    if (!input->value_released && input->value.shape() != node.recorded[i].shape) {
       refuse(fmt::format("input {}", i), node.recorded[i].shape, input->value.shape());
     }
   }
@@ -246,7 +258,9 @@ void check_versions(const VariableImpl<T>& output, const Node<T>& node) {
     const VariableImpl<T>& input = *node.inputs[i].impl();
     const std::uint64_t recorded = node.recorded[i].version;
     const std::uint64_t now = input.version.load(std::memory_order_relaxed);
-    if (now != recorded) throw_modified<T>(output.op, fmt::format("input {}", i), shape_of(input.value), recorded, now);
+    if (now != recorded)
+      throw_modified<T>(output.op, fmt::format("input {}", i),
+                        Shape(value_shape(input).begin(), value_shape(input).end()), recorded, now);
   }
   const std::uint64_t now = output.version.load(std::memory_order_relaxed);
   if (node.saves_output && now != 0) throw_modified<T>(output.op, "the output", shape_of(output.value), 0, now);
@@ -297,10 +311,10 @@ Gradients<T> run_node(VariableImpl<T>& impl, Node<T>& node, const ImplPtr<T>& se
   for (std::size_t i = 0; i < grads.size(); ++i) {
     const ImplPtr<T>& input = node.inputs[i].impl();
     if (!input || !input->requires_grad || !grads[i].defined()) continue;
-    if (grads[i].impl()->value.shape() != input->value.shape()) {
+    if (grads[i].impl()->value.shape() != node.recorded[i].shape) {  // checked against the value before
       throw std::logic_error(fmt::format(
           "backward of op '{}': the gradient for input {} has shape {}, but that input has shape {}", impl.op, i,
-          format_shape(grads[i].impl()->value.shape()), format_shape(input->value.shape())));
+          format_shape(grads[i].impl()->value.shape()), format_shape(node.recorded[i].shape)));
     }
   }
   return grads;

@@ -17,11 +17,12 @@ Node<T>::Node(std::vector<Variable<T>> in, OpBackward<T> fn, const Saves& saves,
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Variable<T>& input = inputs[i];  // const: the non-const value() counts as a write
     if (!input.defined()) continue;
-    recorded[i].shape = input.value().shape();
+    recorded[i].shape = value_shape(*input.impl());
     if (saves.saves_input(i)) {
       recorded[i].version = input.version();
       recorded[i].saved = true;
     }
+    inputs[i] = Variable<T>::link(input);  // what the backward reads, its closure holds
   }
   count_node_created();
 }

@@ -91,6 +91,21 @@ struct VariableImpl {
   std::shared_ptr<VariableImpl> grad;  // the accumulated gradient, null until a backward reaches this leaf
   std::vector<Hook<T>> hooks;          // in registration order
   std::atomic<std::size_t> hook_count{0};  // hooks.size(), read without the lock by each backward
+
+  // Handles that may read the value: every Variable but the graph's links from an op to its
+  // inputs. When the last one goes, an op's output gives its memory back unless its own backward
+  // reads it (keeps_value), as PyTorch frees what no backward saved: what a backward reads, its
+  // closure holds as a reader.
+  std::atomic<std::size_t> readers{0};
+  bool keeps_value = false;
+  bool value_released = false;                    // guarded by mutex
+  typename Tensor<T>::shape_type released_shape;  // the freed value's shape, for messages and to_dot
 };
+
+// The shape of v's value, or of the value it had before it was released.
+template <class T>
+const typename Tensor<T>::shape_type& value_shape(const VariableImpl<T>& v) {
+  return v.value_released ? v.released_shape : v.value.shape();
+}
 
 }  // namespace tg::detail
