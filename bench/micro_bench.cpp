@@ -175,6 +175,32 @@ void BM_max_pool2d_forward_backward(benchmark::State& state) {
 }
 BENCHMARK(BM_max_pool2d_forward_backward)->ArgNames({"C", "H"})->Args({32, 26})->Args({64, 11})->UseRealTime();
 
+// ---- batch normalisation ---------------------------------------------------------------------
+// args: channels, H (square input): fashion_resnet's three stages. BatchNorm in training mode,
+// forward + backward into the input, weight and bias.
+void BM_batch_norm_forward_backward(benchmark::State& state) {
+  const auto C = static_cast<std::size_t>(state.range(0)), H = static_cast<std::size_t>(state.range(1));
+  tg::Variable<float> x(random_tensor({kBatch, C, H, H}, 1), true), weight(random_tensor({C}, 2), true),
+      bias(random_tensor({C}, 3), true);
+  tg::Tensor<float> running_mean = tg::Tensor<float>::from_shape({C}), running_var = running_mean;
+  const tg::Tensor<float> seed = random_tensor({kBatch, C, H, H}, 4);
+  for (auto _ : state) {
+    x.zero_grad();
+    weight.zero_grad();
+    bias.zero_grad();
+    tg::Variable<float> y = tg::batch_norm(x, &running_mean, &running_var, weight, bias, /*training=*/true);
+    y.backward(seed);
+    benchmark::DoNotOptimize(x.grad().data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kBatch * C * H * H * sizeof(float)));
+}
+BENCHMARK(BM_batch_norm_forward_backward)
+    ->ArgNames({"C", "H"})
+    ->Args({16, 28})
+    ->Args({32, 14})
+    ->Args({64, 7})
+    ->UseRealTime();
+
 // ---- loss ------------------------------------------------------------------------------------
 void BM_cross_entropy_forward_backward(benchmark::State& state) {
   tg::Variable<float> logits(random_tensor({kBatch, 10}, 1, -3, 3), true);
