@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "../../core/detail/parallel.hpp"
 #include "lane_sum.hpp"
@@ -9,26 +10,71 @@
 namespace tg::detail {
 namespace {
 
-// Calls body(c, lo, hi) for every group c, on each contiguous run [lo, hi) of its elements; groups
-// are spread over the threads (each group's work stays on one thread, so sums are reproducible).
+// Calls body(c, lo, hi) for every run [lo, hi) of `inner` elements, c its group, in memory order
+// (o, then c), the runs spread over the threads in contiguous blocks: each thread streams through one
+// stretch of memory, where walking a group's runs (a channel's, C * H * W elements apart) would
+// restart the prefetcher on every run.
 template <class F>
-void for_each_group(const GroupLayout& layout, F&& body) {
-  parallel_blocks(layout.groups, layout.group_size(), [&](std::size_t first, std::size_t last) {
-    for (std::size_t c = first; c < last; ++c) {
-      for (std::size_t o = 0; o < layout.outer; ++o) {
-        const std::size_t lo = (o * layout.groups + c) * layout.inner;
-        body(c, lo, lo + layout.inner);
-      }
-    }
+void for_each_run(const GroupLayout& layout, F&& body) {
+  parallel_blocks(layout.outer * layout.groups, layout.inner, [&](std::size_t first, std::size_t last) {
+    for (std::size_t r = first; r < last; ++r) body(r % layout.groups, r * layout.inner, (r + 1) * layout.inner);
   });
 }
 
 // Applies y = f(c, i, value) elementwise, i the position inside the run.
 template <class F>
 void map_groups(const GroupLayout& layout, F&& f) {
-  for_each_group(layout, [&](std::size_t c, std::size_t lo, std::size_t hi) {
+  for_each_run(layout, [&](std::size_t c, std::size_t lo, std::size_t hi) {
     for (std::size_t k = lo; k < hi; ++k) f(c, k, k - lo);
   });
+}
+
+// About this many elements per chunk of sum_groups: enough work to share out, few partial sums.
+constexpr std::size_t kChunkElements = std::size_t(1) << 16;
+
+// Per group c, the sums sum_a[c] and sum_b[c] of the pairs run_sums(c, lo, hi) gives for its runs.
+// The outer index is cut into chunks whose bounds depend on the shape alone; each chunk walks its
+// runs in memory order and the chunks' partial sums are added in order, so the result is the same on
+// any number of threads. With one chunk (layer_norm: one run per group) the groups are shared out.
+template <class RunSums>
+void sum_groups(const GroupLayout& layout, RunSums&& run_sums, std::vector<double>& sum_a,
+                std::vector<double>& sum_b) {
+  const std::size_t per_outer = layout.groups * layout.inner;
+  const std::size_t chunk = std::max<std::size_t>(1, kChunkElements / std::max<std::size_t>(1, per_outer));
+  const std::size_t chunks = (layout.outer + chunk - 1) / chunk;
+  sum_a.assign(layout.groups, 0.0);
+  sum_b.assign(layout.groups, 0.0);
+  auto add_runs = [&](std::size_t o_first, std::size_t o_last, std::size_t c_first, std::size_t c_last, double* a,
+                      double* b) {
+    for (std::size_t o = o_first; o < o_last; ++o) {
+      for (std::size_t c = c_first; c < c_last; ++c) {
+        const std::size_t lo = (o * layout.groups + c) * layout.inner;
+        const auto [run_a, run_b] = run_sums(c, lo, lo + layout.inner);
+        a[c] += run_a;
+        b[c] += run_b;
+      }
+    }
+  };
+  if (chunks <= 1) {
+    parallel_blocks(layout.groups, layout.group_size(), [&](std::size_t first, std::size_t last) {
+      add_runs(0, layout.outer, first, last, sum_a.data(), sum_b.data());
+    });
+    return;
+  }
+  std::vector<double> partial(chunks * layout.groups * 2, 0.0);
+  parallel_blocks(chunks, chunk * per_outer, [&](std::size_t first, std::size_t last) {
+    for (std::size_t k = first; k < last; ++k) {
+      double* a = partial.data() + 2 * k * layout.groups;
+      add_runs(k * chunk, std::min(layout.outer, (k + 1) * chunk), 0, layout.groups, a, a + layout.groups);
+    }
+  });
+  for (std::size_t k = 0; k < chunks; ++k) {
+    const double* a = partial.data() + 2 * k * layout.groups;
+    for (std::size_t c = 0; c < layout.groups; ++c) {
+      sum_a[c] += a[c];
+      sum_b[c] += a[layout.groups + c];
+    }
+  }
 }
 
 }  // namespace
@@ -36,33 +82,34 @@ void map_groups(const GroupLayout& layout, F&& f) {
 template <class T>
 void group_moments(const T* x, const GroupLayout& layout, T eps, T* mean, T* invstd, T* variance) {
   const double count = static_cast<double>(layout.group_size());
-  parallel_blocks(layout.groups, layout.group_size(), [&](std::size_t first, std::size_t last) {
-    for (std::size_t c = first; c < last; ++c) {
-      const double shift = layout.group_size() > 0 ? static_cast<double>(x[c * layout.inner]) : 0.0;
-      double sum = 0, sum_sq = 0;
-      for (std::size_t o = 0; o < layout.outer; ++o) {
-        const T* run = x + (o * layout.groups + c) * layout.inner;
-        const auto [s, s_sq] = lane_sums(
-            layout.inner, [&](std::size_t i) { return static_cast<double>(run[i]) - shift; },
+  // Sums of x - shift, shift the group's first element.
+  auto shift = [&](std::size_t c) { return layout.group_size() > 0 ? static_cast<double>(x[c * layout.inner]) : 0.0; };
+  std::vector<double> sum, sum_sq;
+  sum_groups(
+      layout,
+      [&](std::size_t c, std::size_t lo, std::size_t hi) {
+        const double s = shift(c);
+        const T* run = x + lo;
+        return lane_sums(
+            hi - lo, [&](std::size_t i) { return static_cast<double>(run[i]) - s; },
             [&](std::size_t i) {
-              const double d = static_cast<double>(run[i]) - shift;
+              const double d = static_cast<double>(run[i]) - s;
               return d * d;
             });
-        sum += s;
-        sum_sq += s_sq;
-      }
-      const double centred = count > 0 ? sum / count : 0.0;
-      const double var = count > 0 ? std::max(0.0, sum_sq / count - centred * centred) : 0.0;
-      mean[c] = static_cast<T>(shift + centred);
-      invstd[c] = static_cast<T>(1.0 / std::sqrt(var + static_cast<double>(eps)));
-      if (variance) variance[c] = static_cast<T>(var);
-    }
-  });
+      },
+      sum, sum_sq);
+  for (std::size_t c = 0; c < layout.groups; ++c) {
+    const double centred = count > 0 ? sum[c] / count : 0.0;
+    const double var = count > 0 ? std::max(0.0, sum_sq[c] / count - centred * centred) : 0.0;
+    mean[c] = static_cast<T>(shift(c) + centred);
+    invstd[c] = static_cast<T>(1.0 / std::sqrt(var + static_cast<double>(eps)));
+    if (variance) variance[c] = static_cast<T>(var);
+  }
 }
 
 template <class T>
 void scale_shift_groups(const T* x, const GroupLayout& layout, const T* scale, const T* shift, T* y) {
-  for_each_group(layout, [&](std::size_t c, std::size_t lo, std::size_t hi) {
+  for_each_run(layout, [&](std::size_t c, std::size_t lo, std::size_t hi) {
     const T a = scale[c], b = shift[c];
     for (std::size_t k = lo; k < hi; ++k) y[k] = x[k] * a + b;
   });
@@ -82,30 +129,28 @@ void normalize_affine_inner(const T* x, const GroupLayout& layout, const T* mean
 template <class T>
 void grad_sums(const T* g, const T* x, const GroupLayout& layout, const T* mean, const T* invstd, T* sum_g,
                T* sum_g_xhat) {
-  parallel_blocks(layout.groups, layout.group_size(), [&](std::size_t first, std::size_t last) {
-    for (std::size_t c = first; c < last; ++c) {
-      double s = 0, s_centred = 0;  // sum g, sum g * (x - mean)
-      const T m = mean[c];
-      for (std::size_t o = 0; o < layout.outer; ++o) {
-        const T* gr = g + (o * layout.groups + c) * layout.inner;
-        const T* xr = x + (o * layout.groups + c) * layout.inner;
-        const auto [run_s, run_centred] = lane_sums(
-            layout.inner, [&](std::size_t i) { return gr[i]; },
+  std::vector<double> s, s_centred;  // sum g, sum g * (x - mean)
+  sum_groups(
+      layout,
+      [&](std::size_t c, std::size_t lo, std::size_t hi) {
+        const T m = mean[c];
+        const T *gr = g + lo, *xr = x + lo;
+        return lane_sums(
+            hi - lo, [&](std::size_t i) { return gr[i]; },
             [&](std::size_t i) { return static_cast<double>(gr[i]) * static_cast<double>(xr[i] - m); });
-        s += run_s;
-        s_centred += run_centred;
-      }
-      sum_g[c] = static_cast<T>(s);
-      sum_g_xhat[c] = static_cast<T>(s_centred * static_cast<double>(invstd[c]));
-    }
-  });
+      },
+      s, s_centred);
+  for (std::size_t c = 0; c < layout.groups; ++c) {
+    sum_g[c] = static_cast<T>(s[c]);
+    sum_g_xhat[c] = static_cast<T>(s_centred[c] * static_cast<double>(invstd[c]));
+  }
 }
 
 template <class T>
 void normalize_input_grad(const T* g, const T* x, const GroupLayout& layout, const T* mean, const T* invstd,
                           const T* sum_g, const T* sum_g_xhat, const T* weight, T* gx) {
   const T count = static_cast<T>(layout.group_size());
-  for_each_group(layout, [&](std::size_t c, std::size_t lo, std::size_t hi) {
+  for_each_run(layout, [&](std::size_t c, std::size_t lo, std::size_t hi) {
     // gx = a_g * g + a_x * x + a_0: the per-group constants of w r (g - S1/M - (x - mean) r S2/M).
     const T wr = (weight ? weight[c] : T(1)) * invstd[c];
     const T a_x = -wr * invstd[c] * sum_g_xhat[c] / count;
