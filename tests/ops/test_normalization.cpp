@@ -217,3 +217,26 @@ TEST_CASE("batch_norm and layer_norm: the graph is released after backward, also
   }
   CHECK(tape_stats().live_nodes == before);
 }
+
+TEST_CASE("batch_norm: a batch spread over threads gives the one-thread result to the bit", "[normalization]") {
+  // 64 x 16 x 12 x 12 floats: the sums over the batch are cut into several chunks, shared out.
+  Generator gen(61);
+  const Tensor<float> xt0 = test::uniform<float>({64, 16, 12, 12}, gen, -2.0, 3.0);
+  const Tensor<float> gt0 = test::uniform<float>({64, 16, 12, 12}, gen);
+  const Tensor<float> wt0 = test::uniform<float>({16}, gen), bt0 = test::uniform<float>({16}, gen);
+  const int threads_before = get_num_threads();
+  std::vector<Tensor<float>> results[2];
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    Variable<float> x(xt0, true), w(wt0, true), b(bt0, true);
+    Tensor<float> running_mean = xt::zeros<float>({16}), running_var = xt::ones<float>({16});
+    Variable<float> y = batch_norm(x, &running_mean, &running_var, w, b, true);
+    y.backward(gt0);
+    results[threads - 1] = {y.value(), running_mean, running_var, x.grad(), w.grad(), b.grad()};
+  }
+  set_num_threads(threads_before);
+  for (std::size_t i = 0; i < results[0].size(); ++i) {
+    INFO("result " << i);
+    CHECK((results[1][i] == results[0][i]));
+  }
+}
