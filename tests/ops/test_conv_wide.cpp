@@ -83,6 +83,12 @@ TEST_CASE("conv2d: float with 16 or more channels per group agrees with double, 
   check_conv({1, 16, 3, 3}, {8, 16, 3, 3}, {1, 0, 1, 1}, 6);     // a one-pixel output
 }
 
+TEST_CASE("conv2d: float 3x3 stride-1 layers of 32 or more channels (Winograd, where oneDNN has it) agree with double") {
+  check_conv({4, 64, 7, 7}, {64, 64, 3, 3}, {1, 1, 1, 1}, 8);    // fashion_resnet's last stage
+  check_conv({2, 32, 14, 14}, {48, 32, 3, 3}, {1, 1, 1, 1}, 9);  // widening
+  check_conv({2, 32, 9, 10}, {32, 32, 3, 3}, {1, 0, 1, 1}, 10);  // no padding, odd sizes
+}
+
 TEST_CASE("conv2d: float without bias or with only some inputs requiring grad, 16 channels") {
   Generator gen(11);
   const Tensor<float> xv = test::uniform<float>({2, 16, 6, 6}, gen), wv = test::uniform<float>({16, 16, 3, 3}, gen);
