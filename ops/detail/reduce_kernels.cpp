@@ -1,6 +1,7 @@
 #include "reduce_kernels.hpp"
 
 #include "../../core/detail/instantiate.hpp"
+#include "../../core/detail/parallel.hpp"
 #include "lane_sum.hpp"
 
 #include <algorithm>
@@ -12,18 +13,23 @@ namespace tg::detail {
 
 template <class T>
 void sum_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner) {
+  // Each output is summed by one thread in the same order, whatever the split.
   if (inner == 1) {  // contiguous rows
-    for (std::size_t o = 0; o < outer; ++o) {
-      const T* row = in + o * n;
-      out[o] = static_cast<T>(lane_sum(n, [row](std::size_t k) { return row[k]; }));
-    }
+    parallel_blocks(outer, n, [&](std::size_t first, std::size_t last) {
+      for (std::size_t o = first; o < last; ++o) {
+        const T* row = in + o * n;
+        out[o] = static_cast<T>(lane_sum(n, [row](std::size_t k) { return row[k]; }));
+      }
+    });
     return;
   }
   // Columns in chunks whose double sums stay on the stack (a bias gradient is one chunk or two).
   constexpr std::size_t chunk = 256;
-  double acc[chunk];
-  for (std::size_t o = 0; o < outer; ++o) {
-    for (std::size_t begin = 0; begin < inner; begin += chunk) {
+  const std::size_t chunks = (inner + chunk - 1) / chunk;
+  parallel_blocks(outer * chunks, n * std::min(chunk, inner), [&](std::size_t first, std::size_t last) {
+    double acc[chunk];
+    for (std::size_t job = first; job < last; ++job) {
+      const std::size_t o = job / chunks, begin = (job % chunks) * chunk;
       const std::size_t width = std::min(chunk, inner - begin);
       std::fill(acc, acc + width, 0.0);
       for (std::size_t k = 0; k < n; ++k) {
@@ -33,7 +39,7 @@ void sum_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size
       T* dst = out + o * inner + begin;
       for (std::size_t i = 0; i < width; ++i) dst[i] = static_cast<T>(acc[i]);
     }
-  }
+  });
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "../../core/detail/instantiate.hpp"
+#include "../../core/detail/parallel.hpp"
 
 namespace tg::detail {
 namespace {
@@ -50,28 +51,37 @@ void permute_copy(const T* in, const Shape& shape, const Shape& perm, T* out) {
     }
   }
   if (extent.empty() || (extent.size() == 1 && stride[0] == 1)) {  // the order is unchanged
-    std::copy(in, in + total, out);
+    parallel_blocks(total, 1, [&](std::size_t lo, std::size_t hi) { std::copy(in + lo, in + hi, out + lo); });
     return;
   }
   if (extent.size() == 1) {
-    for (std::size_t i = 0; i < total; ++i) out[i] = in[i * stride[0]];
+    parallel_blocks(total, 1, [&](std::size_t lo, std::size_t hi) {
+      for (std::size_t i = lo; i < hi; ++i) out[i] = in[i * stride[0]];
+    });
     return;
   }
-  // Tiled copies of the last two dimensions, an odometer over the others.
+  // Tiled copies of the last two dimensions, an odometer over the others; the tiles are shared out,
+  // each thread starting its odometer at its first tile.
   const std::size_t nd = extent.size();
   const std::size_t rows = extent[nd - 2], cols = extent[nd - 1];
   const std::size_t block = rows * cols;
-  std::vector<std::size_t> counter(nd - 2, 0);
-  std::size_t src = 0;
-  for (std::size_t done = 0; done < total; done += block) {
-    copy_2d(in + src, rows, cols, stride[nd - 2], stride[nd - 1], out + done);
-    for (std::size_t d = nd - 2; d-- > 0;) {
-      src += stride[d];
-      if (++counter[d] < extent[d]) break;
-      src -= stride[d] * extent[d];
-      counter[d] = 0;
+  parallel_blocks(total / block, block, [&](std::size_t first, std::size_t last) {
+    std::vector<std::size_t> counter(nd - 2, 0);
+    std::size_t src = 0;
+    for (std::size_t d = nd - 2, rest = first; d-- > 0; rest /= extent[d]) {
+      counter[d] = rest % extent[d];
+      src += counter[d] * stride[d];
     }
-  }
+    for (std::size_t tile = first; tile < last; ++tile) {
+      copy_2d(in + src, rows, cols, stride[nd - 2], stride[nd - 1], out + tile * block);
+      for (std::size_t d = nd - 2; d-- > 0;) {
+        src += stride[d];
+        if (++counter[d] < extent[d]) break;
+        src -= stride[d] * extent[d];
+        counter[d] = 0;
+      }
+    }
+  });
 }
 
 template <class T>

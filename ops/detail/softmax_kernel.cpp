@@ -11,6 +11,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include "../../core/detail/cpu.hpp"
+#include "../../core/detail/parallel.hpp"
 #include "../../core/errors.hpp"
 
 namespace tg::detail {
@@ -89,8 +90,22 @@ void shifted_exp(const T* x, T* e, const AxisLayout& L, T* max, T* sum) {
   }
 }
 
+namespace {
+
+// Calls kernel(offset, part) for blocks of the outer dimension spread over the threads, part the
+// layout of the block that starts `offset` elements in. The softmaxes of different outer indices
+// are independent, so the results do not depend on the split.
+template <class F>
+void over_outer_blocks(const AxisLayout& L, F&& kernel) {
+  parallel_blocks(L.outer, L.n * L.inner, [&](std::size_t first, std::size_t last) {
+    AxisLayout part = L;
+    part.outer = last - first;
+    kernel(first * L.n * L.inner, part);
+  });
+}
+
 template <class T>
-void softmax_forward(const T* x, T* y, const AxisLayout& L) {
+void softmax_forward_serial(const T* x, T* y, const AxisLayout& L) {
   if (L.total() == 0) return;
   std::vector<T> max(L.positions()), sum(L.positions());
   shifted_exp(x, y, L, max.data(), sum.data());
@@ -105,7 +120,7 @@ void softmax_forward(const T* x, T* y, const AxisLayout& L) {
 }
 
 template <class T>
-void log_softmax_forward(const T* x, T* y, const AxisLayout& L) {
+void log_softmax_forward_serial(const T* x, T* y, const AxisLayout& L) {
   if (L.total() == 0) return;
   std::vector<T> max(L.positions()), log_sum(L.positions());
   shifted_exp(x, y, L, max.data(), log_sum.data());  // y is scratch for the exponentials here
@@ -143,19 +158,44 @@ TG_KERNEL_INLINE void sum_then_update_along_axis(const AxisLayout& L, Term term,
 }
 
 template <class T>
-void softmax_backward(const T* y, const T* gy, T* gx, const AxisLayout& L) {
+void softmax_backward_serial(const T* y, const T* gy, T* gx, const AxisLayout& L) {
   sum_then_update_along_axis<T>(
       L, [y, gy](std::size_t e) { return gy[e] * y[e]; },
       [y, gy, gx](std::size_t e, T dot) { gx[e] = y[e] * (gy[e] - dot); });
 }
 
 template <class T>
-void log_softmax_backward(const T* y, const T* gy, T* gx, const AxisLayout& L) {
+void log_softmax_backward_serial(const T* y, const T* gy, T* gx, const AxisLayout& L) {
   std::copy(y, y + L.total(), gx);
   exp_in_place(gx, L.total());  // gx holds softmax = exp(log_softmax) for now
   sum_then_update_along_axis<T>(
       L, [gy](std::size_t e) { return gy[e]; },
       [gy, gx](std::size_t e, T gsum) { gx[e] = gy[e] - gx[e] * gsum; });
+}
+
+}  // namespace
+
+template <class T>
+void softmax_forward(const T* x, T* y, const AxisLayout& L) {
+  over_outer_blocks(L, [&](std::size_t at, const AxisLayout& part) { softmax_forward_serial(x + at, y + at, part); });
+}
+
+template <class T>
+void log_softmax_forward(const T* x, T* y, const AxisLayout& L) {
+  over_outer_blocks(L,
+                    [&](std::size_t at, const AxisLayout& part) { log_softmax_forward_serial(x + at, y + at, part); });
+}
+
+template <class T>
+void softmax_backward(const T* y, const T* gy, T* gx, const AxisLayout& L) {
+  over_outer_blocks(
+      L, [&](std::size_t at, const AxisLayout& part) { softmax_backward_serial(y + at, gy + at, gx + at, part); });
+}
+
+template <class T>
+void log_softmax_backward(const T* y, const T* gy, T* gx, const AxisLayout& L) {
+  over_outer_blocks(
+      L, [&](std::size_t at, const AxisLayout& part) { log_softmax_backward_serial(y + at, gy + at, gx + at, part); });
 }
 
 template void exp_in_place<float>(float*, std::size_t);
