@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "gemm.hpp"
+#include "small_gemm.hpp"
 
 // OpenBLAS's own control; declared here so this file needs no cblas.h (see gemm.cpp).
 extern "C" int openblas_get_num_threads(void);
@@ -54,15 +55,22 @@ void batched_gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std:
                   const std::vector<std::size_t>& a_offsets, std::size_t lda, const T* B,
                   const std::vector<std::size_t>& b_offsets, std::size_t ldb, T* C) {
   const std::size_t batch = a_offsets.size(), matrix = M * N;
+  const bool small = is_small_gemm(M, N, K) && K > 0;
   const auto product = [&](std::size_t i) {
-    gemm<T>(trans_a, trans_b, M, N, K, alpha, A + a_offsets[i], lda, B + b_offsets[i], ldb, T(0), C + i * matrix, N);
+    if (small) {
+      small_gemm<T>(trans_a, trans_b, M, N, K, alpha, A + a_offsets[i], lda, B + b_offsets[i], ldb, C + i * matrix, N);
+    } else {
+      gemm<T>(trans_a, trans_b, M, N, K, alpha, A + a_offsets[i], lda, B + b_offsets[i], ldb, T(0), C + i * matrix,
+              N);
+    }
   };
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const double work = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   // Over the batch when there are products for every thread, or each is too small for gemm() to
   // split (it splits from about a million multiply-adds), and together they are worth waking threads.
   const bool over_batch = threads > 1 && batch > 1 && work * static_cast<double>(batch) >= 1e5 &&
-                          (batch >= 2 * static_cast<std::size_t>(threads) || work < 1e6) && gemm_stays_on_caller<T>();
+                          (batch >= 2 * static_cast<std::size_t>(threads) || work < 1e6) &&
+                          (small || gemm_stays_on_caller<T>());
   if (!over_batch) {
     for (std::size_t i = 0; i < batch; ++i) product(i);
     return;

@@ -123,6 +123,29 @@ TEST_CASE("matmul N-D: batches split over two threads agree with direct loops, f
   set_num_threads(0);
 }
 
+TEST_CASE("matmul N-D: small products (computed in place) and larger ones agree with direct loops, all transposes",
+          "[matmul_nd]") {
+  // Sides up to 32 take the in-place kernel, 33 goes to the GEMM library; 16 and 32 columns are read
+  // in place, others through a padded copy. The backward's products transpose one operand or the other.
+  Generator gen(105);
+  for (const std::array<std::size_t, 3>& mkn : {std::array<std::size_t, 3>{16, 16, 16}, {1, 1, 1}, {7, 5, 3},
+                                                {32, 32, 32}, {17, 20, 33}, {33, 16, 16}, {5, 32, 17}}) {
+    const auto [M, K, N] = mkn;
+    INFO("M " << M << ", K " << K << ", N " << N);
+    const auto a = test::param(test::uniform({4, M, K}, gen)), b = test::param(test::uniform({4, K, N}, gen));
+    Variable<double> c = matmul(a, b);
+    test::require_close(c.value(), naive_batched(a.value(), b.value()), 1e-12);
+    const Tensor<double> g = test::uniform(c.shape(), gen);
+    c.backward(g);
+    Tensor<double> bt = xt::transpose(b.value(), {0, 2, 1}), at = xt::transpose(a.value(), {0, 2, 1});
+    test::require_close(a.grad(), naive_batched(g, bt), 1e-12);
+    test::require_close(b.grad(), naive_batched(at, g), 1e-12);
+    const Tensor<float> af = xt::cast<float>(a.value()), bf = xt::cast<float>(b.value());
+    test::require_close(matmul(Variable<float>(af), Variable<float>(bf)).value(),
+                        Tensor<float>(xt::cast<float>(naive_batched(a.value(), b.value()))), 1e-5);
+  }
+}
+
 TEST_CASE("matmul N-D: gradcheck and gradgradcheck for every rank combination", "[matmul_nd]") {
   Generator gen(103);
   const std::vector<std::array<Shape, 2>> shapes{
