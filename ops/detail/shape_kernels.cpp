@@ -12,6 +12,10 @@ namespace {
 // in square tiles so that both the reads and the writes stay in cache.
 template <class T>
 void copy_2d(const T* in, std::size_t rows, std::size_t cols, std::size_t rs, std::size_t cs, T* out) {
+  if (cs == 1) {  // whole rows (attention heads' split and merge)
+    for (std::size_t r = 0; r < rows; ++r) std::copy(in + r * rs, in + r * rs + cols, out + r * cols);
+    return;
+  }
   constexpr std::size_t tile = 32;
   for (std::size_t r0 = 0; r0 < rows; r0 += tile) {
     const std::size_t r1 = std::min(rows, r0 + tile);

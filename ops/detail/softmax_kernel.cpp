@@ -159,6 +159,15 @@ TG_KERNEL_INLINE void sum_then_update_along_axis(const AxisLayout& L, Term term,
 
 template <class T>
 void softmax_backward_serial(const T* y, const T* gy, T* gx, const AxisLayout& L) {
+  if (L.inner == 1) {  // the common case (last axis): contiguous rows
+    for (std::size_t o = 0; o < L.outer; ++o) {
+      const std::size_t base = o * L.n;
+      T dot = 0;
+      for (std::size_t k = 0; k < L.n; ++k) dot += gy[base + k] * y[base + k];
+      for (std::size_t k = 0; k < L.n; ++k) gx[base + k] = y[base + k] * (gy[base + k] - dot);
+    }
+    return;
+  }
   sum_then_update_along_axis<T>(
       L, [y, gy](std::size_t e) { return gy[e] * y[e]; },
       [y, gy, gx](std::size_t e, T dot) { gx[e] = y[e] * (gy[e] - dot); });
