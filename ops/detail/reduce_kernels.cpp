@@ -11,6 +11,39 @@
 
 namespace tg::detail {
 
+namespace {
+
+constexpr std::size_t kRowBlock = 128;
+
+// sum_middle for few outputs over many rows (a bias gradient): each block of kRowBlock rows, a split
+// fixed by the shape, is summed in double by one thread, then the blocks' sums are added in order,
+// so the result does not depend on the thread count.
+template <class T>
+void sum_columns_in_row_blocks(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner) {
+  const std::size_t blocks = (n + kRowBlock - 1) / kRowBlock;
+  std::vector<double> partial(outer * blocks * inner, 0.0);
+  parallel_blocks(outer * blocks, kRowBlock * inner, [&](std::size_t first, std::size_t last) {
+    for (std::size_t job = first; job < last; ++job) {
+      const std::size_t o = job / blocks, k0 = (job % blocks) * kRowBlock, k1 = std::min(n, k0 + kRowBlock);
+      double* acc = partial.data() + job * inner;
+      for (std::size_t k = k0; k < k1; ++k) {
+        const T* row = in + (o * n + k) * inner;
+        for (std::size_t i = 0; i < inner; ++i) acc[i] += static_cast<double>(row[i]);
+      }
+    }
+  });
+  for (std::size_t o = 0; o < outer; ++o) {
+    double* total = partial.data() + o * blocks * inner;  // block 0's sums become the totals
+    for (std::size_t b = 1; b < blocks; ++b) {
+      const double* block = total + b * inner;
+      for (std::size_t i = 0; i < inner; ++i) total[i] += block[i];
+    }
+    for (std::size_t i = 0; i < inner; ++i) out[o * inner + i] = static_cast<T>(total[i]);
+  }
+}
+
+}  // namespace
+
 template <class T>
 void sum_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size_t inner) {
   // Each output is summed by one thread in the same order, whatever the split.
@@ -26,6 +59,10 @@ void sum_middle(const T* in, T* out, std::size_t outer, std::size_t n, std::size
   // Columns in chunks whose double sums stay on the stack (a bias gradient is one chunk or two).
   constexpr std::size_t chunk = 256;
   const std::size_t chunks = (inner + chunk - 1) / chunk;
+  if (outer * chunks < 4 && n >= 4 * kRowBlock) {  // few outputs over many rows: a bias gradient
+    sum_columns_in_row_blocks(in, out, outer, n, inner);
+    return;
+  }
   parallel_blocks(outer * chunks, n * std::min(chunk, inner), [&](std::size_t first, std::size_t last) {
     double acc[chunk];
     for (std::size_t job = first; job < last; ++job) {

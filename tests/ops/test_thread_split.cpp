@@ -54,6 +54,20 @@ TEST_CASE("softmax, log_softmax, permute and sum give the same bits on one threa
   require_same_bits_on_one_and_two_threads("sum over a middle axis", [](const V& x) { return sum(x, Axes{1}); },
                                            scores);
   require_same_bits_on_one_and_two_threads("sum over the batch", [](const V& x) { return sum(x, Axes{0}); }, scores);
+  // Few outputs over many rows (a bias gradient): summed in blocks of rows, the blocks added in order.
+  require_same_bits_on_one_and_two_threads("sum over many rows", [](const V& x) { return sum(x, Axes{0}); },
+                                           Shape{3000, 40});
+}
+
+TEST_CASE("a sum of few columns over many rows, split into blocks of rows, matches a double sum") {
+  Generator gen(29);
+  const Tensor<float> input = test::uniform<float>({3000, 40}, gen);
+  const Tensor<float> out = sum(V(input), Axes{0}).value();
+  for (std::size_t j = 0; j < 40; ++j) {
+    double expected = 0;
+    for (std::size_t i = 0; i < 3000; ++i) expected += input(i, j);
+    CHECK(out(j) == Approx(expected).margin(1e-5));
+  }
 }
 
 TEST_CASE("permute shared out over threads matches the element-by-element definition") {
