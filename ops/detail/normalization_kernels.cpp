@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "../../core/detail/parallel.hpp"
@@ -88,8 +89,19 @@ void group_moments(const T* x, const GroupLayout& layout, T eps, T* mean, T* inv
   sum_groups(
       layout,
       [&](std::size_t c, std::size_t lo, std::size_t hi) {
-        const double s = shift(c);
         const T* run = x + lo;
+        if constexpr (std::is_same_v<T, float>) {
+          if (hi - lo <= kShortRun) {
+            const float s = static_cast<float>(shift(c));
+            return short_run_sums(
+                hi - lo, [&](std::size_t i) { return run[i] - s; },
+                [&](std::size_t i) {
+                  const float d = run[i] - s;
+                  return d * d;
+                });
+          }
+        }
+        const double s = shift(c);
         return lane_sums(
             hi - lo, [&](std::size_t i) { return static_cast<double>(run[i]) - s; },
             [&](std::size_t i) {
@@ -135,6 +147,12 @@ void grad_sums(const T* g, const T* x, const GroupLayout& layout, const T* mean,
       [&](std::size_t c, std::size_t lo, std::size_t hi) {
         const T m = mean[c];
         const T *gr = g + lo, *xr = x + lo;
+        if constexpr (std::is_same_v<T, float>) {
+          if (hi - lo <= kShortRun) {
+            return short_run_sums(
+                hi - lo, [&](std::size_t i) { return gr[i]; }, [&](std::size_t i) { return gr[i] * (xr[i] - m); });
+          }
+        }
         return lane_sums(
             hi - lo, [&](std::size_t i) { return gr[i]; },
             [&](std::size_t i) { return static_cast<double>(gr[i]) * static_cast<double>(xr[i] - m); });

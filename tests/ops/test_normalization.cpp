@@ -240,3 +240,22 @@ TEST_CASE("batch_norm: a batch spread over threads gives the one-thread result t
     CHECK((results[1][i] == results[0][i]));
   }
 }
+
+TEST_CASE("batch_norm in float: statistics of inputs far from zero with a small spread match double's",
+          "[normalization]") {
+  // Values 1000 + 0.01 u: one channel's runs are summed in float lanes, shifted by the channel's
+  // first value, so the spread survives. momentum 1 makes the running statistics the batch's.
+  Generator gen(62);
+  const Tensor<double> u = test::uniform({8, 3, 20, 20}, gen);
+  const Tensor<float> xf = xt::cast<float>(Tensor<double>(1000.0 + 0.01 * u));
+  const Tensor<double> xd = xt::cast<double>(xf);  // the same (rounded) values
+  Tensor<float> mean_f = xt::zeros<float>({3}), var_f = xt::ones<float>({3});
+  Tensor<double> mean_d = xt::zeros<double>({3}), var_d = xt::ones<double>({3});
+  batch_norm(Variable<float>(xf), &mean_f, &var_f, Variable<float>(), Variable<float>(), true, 1.0f);
+  batch_norm(Variable<double>(xd), &mean_d, &var_d, Variable<double>(), Variable<double>(), true, 1.0);
+  for (std::size_t c = 0; c < 3; ++c) {
+    CHECK(mean_f(c) == Approx(mean_d(c)).epsilon(1e-7));
+    CHECK(var_f(c) == Approx(var_d(c)).epsilon(1e-5));
+    CHECK(var_d(c) == Approx(1e-4 / 3).epsilon(0.1));  // a uniform spread of 0.02: variance 0.02^2 / 12
+  }
+}
