@@ -32,6 +32,7 @@ struct Config {
   std::string dot;
   bool augment = false;  // random shift and horizontal flip of the training images (augment.hpp)
   int augment_pad = 2;   // the largest shift, in pixels
+  double label_smoothing = 0.0;  // cross_entropy's: the target is (1 - eps) onehot + eps / 10
 };
 
 // Adds the options both examples take; the defaults in `config` are shown by --help.
@@ -59,6 +60,10 @@ inline void add_options(CLI::App& app, Config& config) {
                    (config.augment ? "on" : "off") + ")");
   app.add_option("--augment-pad", config.augment_pad, "with --augment: the largest shift in pixels (0: flips only)")
       ->check(CLI::Range(0, 27))
+      ->capture_default_str();
+  app.add_option("--label-smoothing", config.label_smoothing,
+                 "cross_entropy's label smoothing eps: the target is (1 - eps) onehot + eps / 10")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   app.add_option("--dot", config.dot, "write the first training step's loss graph to this Graphviz file (dot -Tpng)");
 }
@@ -199,7 +204,8 @@ inline int train(tg::nn::Module<float>& model, const std::string& model_name, co
               config.dataset.c_str(), train_set.size(), test_set.size(), config.optimizer.c_str(), config.lr,
               config.batch_size, tg::get_num_threads());
   if (config.augment)
-    std::printf("augmentation: random horizontal flip, random shift up to %d pixels\n", config.augment_pad);
+    std::printf("augmentation: random horizontal flip, random shift up to %d pixel%s\n", config.augment_pad,
+                config.augment_pad == 1 ? "" : "s");
   std::vector<EpochMetrics> history;
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
     const Stopwatch epoch_time;
@@ -212,7 +218,9 @@ inline int train(tg::nn::Module<float>& model, const std::string& model_name, co
       if (config.augment) augment(batch.images.value());
       optimizer->zero_grad();
       tg::Variable<float> logits = model(batch.images);
-      tg::Variable<float> loss = tg::cross_entropy(logits, batch.labels);
+      tg::CrossEntropyOptions loss_options;
+      loss_options.label_smoothing = config.label_smoothing;
+      tg::Variable<float> loss = tg::cross_entropy(logits, batch.labels, loss_options);
       if (!config.dot.empty() && epoch == 1 && it.index() == 0) {  // before backward(), which releases the graph
         write_file(config.dot, tg::to_dot(loss));
         std::printf("wrote the graph of one training step to %s\n", config.dot.c_str());

@@ -120,7 +120,7 @@ TEST_CASE("fashion_resnet augments by default and trains without it on --no-augm
   tg::test::ProgramRun with = tg::test::run_program("fashion_resnet", common);
   INFO(with.output);
   REQUIRE(with.status == 0);
-  CHECK_THAT(with.output, Contains("augmentation: random horizontal flip, random shift up to 0 pixels"));
+  CHECK_THAT(with.output, Contains("augmentation: random horizontal flip, random shift up to 1 pixel\n"));
   CHECK_THAT(with.output, Contains("test accuracy:"));
   tg::test::ProgramRun without = tg::test::run_program("fashion_resnet", common + " --no-augment");
   INFO(without.output);
@@ -131,6 +131,7 @@ TEST_CASE("fashion_resnet augments by default and trains without it on --no-augm
   tg::test::ProgramRun help = tg::test::run_program("fashion_resnet", "--help");
   CHECK_THAT(help.output, Contains("--augment,--no-augment"));
   CHECK_THAT(help.output, Contains("(default: on)"));
+  CHECK_THAT(help.output, Contains("--label-smoothing FLOAT:FLOAT in [0 - 1]=0.1"));
   // The other examples keep their data as it is unless asked.
   CHECK_THAT(tg::test::run_program("mnist_mlp", "--help").output, Contains("(default: off)"));
 }
