@@ -104,7 +104,7 @@ TEST_CASE("second derivatives go through freed intermediate values") {
   // d/dx 2 (1 - tanh^2(2x)) = -8 tanh(2x) (1 - tanh^2(2x)); the values are worked out here.
   for (std::size_t i = 0; i < 3; ++i) {
     const double t = std::tanh(2 * x.value()(i));
-    CHECK(g.value()(i) == Approx(2 * (1 - t * t)).epsilon(1e-14));
-    CHECK(x.grad()(i) == Approx(-8 * t * (1 - t * t)).epsilon(1e-14));
+    CHECK(g.value()(i) == Approx(2 * (1 - t * t)).epsilon(1e-11));  // 1 - t^2 cancels: x = 2 leaves 1e-3
+    CHECK(x.grad()(i) == Approx(-8 * t * (1 - t * t)).epsilon(1e-11));
   }
 }
