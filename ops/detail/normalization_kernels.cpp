@@ -93,7 +93,7 @@ void group_moments(const T* x, const GroupLayout& layout, T eps, T* mean, T* inv
         if constexpr (std::is_same_v<T, float>) {
           if (hi - lo <= kShortRun) {
             const float s = static_cast<float>(shift(c));
-            return short_run_sums(
+            return lane_sums<float>(
                 hi - lo, [&](std::size_t i) { return run[i] - s; },
                 [&](std::size_t i) {
                   const float d = run[i] - s;
@@ -149,7 +149,7 @@ void grad_sums(const T* g, const T* x, const GroupLayout& layout, const T* mean,
         const T *gr = g + lo, *xr = x + lo;
         if constexpr (std::is_same_v<T, float>) {
           if (hi - lo <= kShortRun) {
-            return short_run_sums(
+            return lane_sums<float>(
                 hi - lo, [&](std::size_t i) { return gr[i]; }, [&](std::size_t i) { return gr[i] * (xr[i] - m); });
           }
         }
