@@ -243,22 +243,6 @@ Variable<T> stack(const std::vector<Variable<T>>& inputs, int axis) {
 }
 
 template <class T>
-std::vector<Variable<T>> split(const Variable<T>& a, std::size_t size, int axis_in) {
-  const Shape shape = a.shape();
-  const std::size_t axis = detail::checked_axis("split", axis_in, shape);
-  if (shape.empty()) fail("split", "cannot split a 0-d tensor");
-  if (size == 0) fail("split", "size must be positive, got 0 (tensor of shape {})", format_shape(shape));
-  std::vector<Variable<T>> pieces;
-  std::size_t start = 0;
-  do {  // an empty axis still gives one (empty) piece, as torch.split does
-    const std::size_t count = std::min(size, shape[axis] - start);
-    pieces.push_back(take(a, slice_spec(shape, axis, start, count, 1)));
-    start += size;
-  } while (start < shape[axis]);
-  return pieces;
-}
-
-template <class T>
 Variable<T> unsqueeze(const Variable<T>& a, int dim) {
   Shape shape = a.shape();
   const int rank = static_cast<int>(shape.size());
@@ -325,7 +309,6 @@ Variable<T> expand(const Variable<T>& a, const Shape& shape) {
   template Variable<T> flatten(const Variable<T>&, int);                                             \
   template Variable<T> concat(const std::vector<Variable<T>>&, int);                                 \
   template Variable<T> stack(const std::vector<Variable<T>>&, int);                                  \
-  template std::vector<Variable<T>> split(const Variable<T>&, std::size_t, int);                     \
   template Variable<T> unsqueeze(const Variable<T>&, int);                                           \
   template Variable<T> squeeze(const Variable<T>&, int);                                             \
   template Variable<T> slice(const Variable<T>&, int, std::int64_t, std::int64_t, std::int64_t);     \

@@ -1,5 +1,6 @@
 #include "engine.hpp"
 
+#include <atomic>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
@@ -347,6 +348,23 @@ void check_request(const BackwardRequest<T>& request) {
   }
 }
 
+thread_local std::uint64_t this_run = 0;
+
+// Numbers this thread's run for its duration, restoring the enclosing run's number after it.
+class RunNumber {
+ public:
+  RunNumber() : enclosing_(this_run) {
+    static std::atomic<std::uint64_t> last{0};
+    this_run = ++last;
+  }
+  ~RunNumber() { this_run = enclosing_; }
+  RunNumber(const RunNumber&) = delete;
+  RunNumber& operator=(const RunNumber&) = delete;
+
+ private:
+  std::uint64_t enclosing_;
+};
+
 // Whether any input of a node is one a gradient must reach (tg::grad).
 template <class T>
 bool feeds(const Node<T>& node, const Walk<T>& walk, const std::vector<char>& needed) {
@@ -358,9 +376,12 @@ bool feeds(const Node<T>& node, const Walk<T>& walk, const std::vector<char>& ne
 
 }  // namespace
 
+std::uint64_t current_backward_run() { return this_run; }
+
 template <class T>
 std::vector<Variable<T>> run_backward(const BackwardRequest<T>& request) {
   check_request(request);
+  const RunNumber run;
   // The backward's own ops record exactly when create_graph asks for it, whatever the caller's mode.
   GradModeGuard mode(request.create_graph);
   const bool capture = !request.targets.empty();

@@ -1,6 +1,7 @@
 // The backward engine: one reverse walk of the recorded graph, iterative, releasing as it goes.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "../variable.hpp"
@@ -24,5 +25,10 @@ struct BackwardRequest {
 // without targets). A target that is part of the graph but that no gradient reached gets zeros.
 template <class T>
 std::vector<Variable<T>> run_backward(const BackwardRequest<T>& request);
+
+// Which run of run_backward this thread is inside (0 outside any; a nested run has its own
+// number until it returns). The pieces of an op with several outputs (split) hand their gradients
+// to the op's one node by it, so concurrent or abandoned runs never mix theirs.
+std::uint64_t current_backward_run();
 
 }  // namespace tg::detail

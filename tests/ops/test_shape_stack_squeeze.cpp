@@ -139,7 +139,7 @@ TEST_CASE("the new shape ops in float record their names and release their graph
     Variable<float> x(Tensor<float>{{1, 2, 3}, {4, 5, 6}}, true);
     CHECK(expand(unsqueeze(x, 0), {2, 2, 3}).op() == "expand");
     CHECK(slice(x, 1, 0, 2).op() == "slice");
-    CHECK(split(x, 1, 0)[1].op() == "slice");
+    CHECK(split(x, 1, 0)[1].op() == "split");
     CHECK(unsqueeze(x, 0).op() == "unsqueeze");
     CHECK(squeeze(x, 0).op() == "squeeze");
   }

@@ -1,0 +1,117 @@
+// split: one op with several outputs on a tape whose nodes have one.
+//
+// Each piece is its own node, and a slice's backward is a tensor of the whole input's size, so n
+// pieces cut by slices would cost n whole tensors in backward: O(n²) for a sequence cut into its
+// steps. Instead the pieces hang off one node, the split itself, whose output is a token scalar:
+// a piece's backward hands its gradient to the split node (through state they share, per run of
+// the engine) and passes an empty-valued gradient to the token; the split's backward, which the
+// engine runs after every piece's (they all read its token), joins the gradients with one concat.
+// Under create_graph that concat records, so second derivatives go through it.
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "../core/detail/engine.hpp"
+#include "../core/detail/instantiate.hpp"
+#include "detail/autograd.hpp"
+#include "detail/axis_check.hpp"
+#include "detail/shape_kernels.hpp"
+#include "shape.hpp"
+
+namespace tg {
+namespace {
+
+using detail::Gradients;
+
+// The pieces' gradients of one run of the engine, by piece (undefined: none reached it yet).
+template <class T>
+class PieceGradients {
+ public:
+  explicit PieceGradients(std::size_t pieces) : pieces_(pieces) {}
+
+  void hand_in(std::size_t piece, Variable<T> g) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    auto& run = by_run_[detail::current_backward_run()];
+    if (run.empty()) run.resize(pieces_);
+    run[piece] = std::move(g);
+  }
+
+  // This run's gradients, removed (one per piece, undefined where none came).
+  std::vector<Variable<T>> take() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    const auto run = by_run_.find(detail::current_backward_run());
+    if (run == by_run_.end()) return std::vector<Variable<T>>(pieces_);
+    std::vector<Variable<T>> gradients = std::move(run->second);
+    by_run_.erase(run);
+    return gradients;
+  }
+
+ private:
+  std::size_t pieces_;
+  std::mutex mutex_;  // runs on several threads may go through one graph
+  std::map<std::uint64_t, std::vector<Variable<T>>> by_run_;
+};
+
+template <class T>
+Variable<T> zeros_of(const Shape& shape) {
+  return detail::constant<T>(Tensor<T>(xt::zeros<T>(shape)));
+}
+
+}  // namespace
+
+template <class T>
+std::vector<Variable<T>> split(const Variable<T>& a, std::size_t size, int axis_in) {
+  const Shape shape = a.shape();
+  const std::size_t axis = detail::checked_axis("split", axis_in, shape);
+  if (shape.empty()) fail("split", "cannot split a 0-d tensor");
+  if (size == 0) fail("split", "size must be positive, got 0 (tensor of shape {})", format_shape(shape));
+  std::size_t outer = 1, inner = 1;
+  for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
+  for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  const std::size_t n = shape[axis];
+  std::vector<Shape> piece_shapes;
+  std::size_t start = 0;
+  do {  // an empty axis still gives one (empty) piece, as torch.split does
+    piece_shapes.push_back(shape);
+    piece_shapes.back()[axis] = std::min(size, n - start);
+    start += size;
+  } while (start < n);
+
+  auto copy_piece = [&](std::size_t k) {
+    Tensor<T> out = Tensor<T>::from_shape(piece_shapes[k]);
+    detail::take_middle(a.value().data(), out.data(), outer, n, inner, k * size, piece_shapes[k][axis], 1);
+    return out;
+  };
+  std::vector<Variable<T>> pieces;
+  pieces.reserve(piece_shapes.size());
+  if (!detail::records(&a, &a + 1)) {
+    for (std::size_t k = 0; k < piece_shapes.size(); ++k) pieces.push_back(detail::constant(copy_piece(k)));
+    return pieces;
+  }
+
+  auto gradients = std::make_shared<PieceGradients<T>>(piece_shapes.size());
+  const Variable<T> token = detail::record<T>(
+      "split_input", Tensor<T>(T(0)), {a}, detail::saves_nothing(),
+      [gradients, piece_shapes, axis](Variable<T>, const Variable<T>&) {
+        std::vector<Variable<T>> parts = gradients->take();
+        for (std::size_t k = 0; k < parts.size(); ++k) {
+          if (!parts[k].defined()) parts[k] = zeros_of<T>(piece_shapes[k]);
+        }
+        return detail::single(parts.size() == 1 ? parts.front() : concat(parts, static_cast<int>(axis)));
+      });
+  for (std::size_t k = 0; k < piece_shapes.size(); ++k) {
+    pieces.push_back(detail::record<T>("split", copy_piece(k), {token}, detail::saves_nothing(),
+                                       [gradients, k](Variable<T> g, const Variable<T>&) {
+                                         gradients->hand_in(k, std::move(g));
+                                         return detail::single(zeros_of<T>(Shape{}));
+                                       }));
+  }
+  return pieces;
+}
+
+#define TG_FUNCTIONS(T) template std::vector<Variable<T>> split(const Variable<T>&, std::size_t, int);
+TG_FOR_EACH_TYPE(TG_FUNCTIONS)
+
+}  // namespace tg
