@@ -6,7 +6,6 @@
 
 #include "../core/detail/instantiate.hpp"
 #include "../core/errors.hpp"
-#include "../core/record_op.hpp"
 #include "../ops/dropout.hpp"
 #include "../ops/shape.hpp"
 #include "detail/rnn_steps.hpp"
@@ -14,35 +13,16 @@
 
 namespace tg::nn {
 
-// The input cut into steps and the initial state, checked. Every per-step tensor keeps the
-// input's layout with a time extent of 1 ((1, N, F), or (N, 1, F) with batch_first), so the
-// steps need no reshape and the output is one concat along the time axis.
+// The input and the initial state, checked. The state's slices keep the input's layout with a
+// time extent of 1 ((1, N, H), or (N, 1, H) with batch_first), like the steps the input is cut
+// into, so no step needs a reshape.
 template <class T>
 struct RNNBase<T>::Sequence {
-  std::vector<std::vector<Variable<T>>> steps;  // step t's input, as pieces to join on the last axis
-  RNNState<T> state;                           // (num_layers·D, N, H) each, or undefined (zeros)
-  std::size_t time_axis = 0, batch = 0;
+  Variable<T> input;   // (L, N, F), or (N, L, F) with batch_first; unbatched input gets N = 1
+  RNNState<T> state;   // (num_layers·D, N, H) each, or undefined (zeros)
+  std::size_t time_axis = 0, batch = 0, length = 0;
   bool unbatched = false;
 };
-
-namespace {
-
-// Steps [first, first + v's extent) of `v` along `axis` into steps[first...], by halving. A slice's
-// gradient is a tensor of its whole input's size, so L slices of the whole sequence would cost
-// L whole-sequence tensors in backward; halving costs about two per level, log2(L) levels.
-template <class T>
-void cut_in_halves(const Variable<T>& v, int axis, std::size_t first, std::size_t count,
-                   std::vector<std::vector<Variable<T>>>& steps) {
-  if (count == 1) {
-    steps[first].push_back(v);
-    return;
-  }
-  const auto half = static_cast<std::int64_t>(count / 2), end = static_cast<std::int64_t>(count);
-  cut_in_halves(slice(v, axis, 0, half), axis, first, count / 2, steps);
-  cut_in_halves(slice(v, axis, half, end), axis, first + count / 2, count - count / 2, steps);
-}
-
-}  // namespace
 
 template <class T>
 RNNBase<T>::RNNBase(Kind kind, std::size_t input_size, std::size_t hidden_size, std::size_t num_layers, bool bias,
@@ -125,90 +105,82 @@ typename RNNBase<T>::Sequence RNNBase<T>::prepare(const Variable<T>& input, cons
     fail(name(), "has no cell state, but the state's c is defined (shape {})", format_shape(state.c.shape()));
   }
 
-  seq.steps.resize(length);
-  const int axis = static_cast<int>(seq.time_axis);
-  if (will_record<T>({x})) {
-    cut_in_halves(x, axis, 0, length, seq.steps);
-  } else {  // only the forward copies count: one slice per step
-    for (std::size_t t = 0; t < length; ++t) {
-      const auto at = static_cast<std::int64_t>(t);
-      seq.steps[t].push_back(slice(x, axis, at, at + 1));
-    }
-  }
+  seq.input = std::move(x);
+  seq.length = length;
   return seq;
 }
 
+// The input projections of all steps are one GEMM over the whole sequence (PyTorch's biases
+// b_ih + b_hh of the LSTM folded into it), cut into steps by split; each step adds only the
+// hidden projection of the state it reads.
 template <class T>
-RNNState<T> RNNBase<T>::run(const Pass& pass, bool reverse, const std::vector<std::vector<Variable<T>>>& steps,
-                            RNNState<T> state, std::vector<std::vector<Variable<T>>>& outputs) const {
-  const std::size_t length = steps.size();
-  if (kind_ == Kind::lstm) {
-    const detail::LSTMGates<T> gates =
-        detail::lstm_gates(pass.weight_ih, pass.weight_hh, pass.bias_ih, pass.bias_hh);
-    for (std::size_t s = 0; s < length; ++s) {
-      const std::size_t t = reverse ? length - 1 - s : s;
-      auto [h, c] = detail::lstm_step(steps[t], state.h, state.c, gates);
-      state = RNNState<T>{h, c};
-      outputs[t].push_back(h);
+RNNState<T> RNNBase<T>::run(const Pass& pass, bool reverse, const Variable<T>& input, int time_axis,
+                            RNNState<T> state, Variable<T>& output) const {
+  const bool lstm = kind_ == Kind::lstm;
+  const Variable<T> input_bias = lstm ? detail::lstm_input_bias(pass.bias_ih, pass.bias_hh) : pass.bias_ih;
+  const std::vector<Variable<T>> projected = split(linear(input, pass.weight_ih, input_bias), 1, time_axis);
+  const std::size_t length = projected.size();
+  std::vector<Variable<T>> outputs(length);
+  for (std::size_t s = 0; s < length; ++s) {
+    const std::size_t t = reverse ? length - 1 - s : s;
+    if (lstm) {
+      auto [h, c] = detail::lstm_step(projected[t], state.h, state.c, pass.weight_hh);
+      state = RNNState<T>{std::move(h), std::move(c)};
+    } else {
+      state.h = detail::gru_step(projected[t], state.h, pass.weight_hh, pass.bias_hh);
     }
-  } else {
-    const detail::GRUGates<T> gates =
-        detail::gru_gates(pass.weight_ih, pass.weight_hh, pass.bias_ih, pass.bias_hh, hidden_size_);
-    for (std::size_t s = 0; s < length; ++s) {
-      const std::size_t t = reverse ? length - 1 - s : s;
-      state.h = detail::gru_step(steps[t], state.h, gates);
-      outputs[t].push_back(state.h);
-    }
+    outputs[t] = state.h;
   }
+  output = length == 1 ? outputs.front() : concat(outputs, time_axis);
   return state;
 }
 
 template <class T>
 RNNOutput<T> RNNBase<T>::forward_with_state(const Variable<T>& x, const RNNState<T>& initial) {
   Sequence seq = prepare(x, initial);
-  const std::size_t length = seq.steps.size(), hidden = hidden_size_;
+  const std::size_t hidden = hidden_size_;
   const bool time_second = seq.time_axis == 1;
-  // A state slice (1, N, H) in the steps' layout, and back.
+  const int time_axis = static_cast<int>(seq.time_axis);
+  // The state's (1, N, H) slices in the steps' layout, and back.
   const Shape step_shape = time_second ? Shape{seq.batch, 1, hidden} : Shape{1, seq.batch, hidden};
   const Shape state_shape{1, seq.batch, hidden};
-  auto initial_part = [&](const Variable<T>& all, std::size_t index) {
-    const auto at = static_cast<std::int64_t>(index);
-    const Variable<T> part = slice(all, 0, at, at + 1);
-    return time_second ? reshape(part, step_shape) : part;
+  auto in_step_layout = [&](const Variable<T>& all) {
+    std::vector<Variable<T>> parts;
+    if (!all.defined()) return parts;
+    parts = split(all, 1, 0);
+    if (time_second) {
+      for (auto& part : parts) part = reshape(part, step_shape);
+    }
+    return parts;
   };
-  auto final_part = [&](const Variable<T>& v) { return time_second ? reshape(v, state_shape) : v; };
+  auto in_state_layout = [&](const Variable<T>& v) { return time_second ? reshape(v, state_shape) : v; };
+  const std::vector<Variable<T>> initial_h = in_step_layout(seq.state.h), initial_c = in_step_layout(seq.state.c);
 
   std::vector<Variable<T>> final_h, final_c;
   const bool drop = this->is_training() && dropout_ > 0;
+  Variable<T> input = seq.input;
   for (std::size_t layer = 0; layer < num_layers_; ++layer) {
-    if (layer > 0 && drop) {  // between layers only, like PyTorch
-      for (auto& pieces : seq.steps) {
-        for (auto& piece : pieces) piece = tg::dropout(piece, static_cast<T>(dropout_), true, *gen_);
-      }
-    }
-    std::vector<std::vector<Variable<T>>> outputs(length);
+    if (layer > 0 && drop) input = tg::dropout(input, static_cast<T>(dropout_), true, *gen_);  // as PyTorch
+    std::vector<Variable<T>> outputs(directions_);
     for (std::size_t d = 0; d < directions_; ++d) {
       const std::size_t index = layer * directions_ + d;
-      RNNState<T> state;
-      state.h = seq.state.h.defined() ? initial_part(seq.state.h, index)
-                                      : Variable<T>(Tensor<T>(xt::zeros<T>(step_shape)));
-      if (seq.state.c.defined()) state.c = initial_part(seq.state.c, index);  // undefined: zeros
-      state = run(passes_[index], d == 1, seq.steps, std::move(state), outputs);
-      final_h.push_back(final_part(state.h));
-      if (kind_ == Kind::lstm) final_c.push_back(final_part(state.c));
+      RNNState<T> state;  // an undefined h or c is zeros
+      if (!initial_h.empty()) state.h = initial_h[index];
+      else if (kind_ == Kind::gru) state.h = Variable<T>(Tensor<T>(xt::zeros<T>(step_shape)));
+      if (!initial_c.empty()) state.c = initial_c[index];
+      state = run(passes_[index], d == 1, input, time_axis, std::move(state), outputs[d]);
+      final_h.push_back(in_state_layout(state.h));
+      if (kind_ == Kind::lstm) final_c.push_back(in_state_layout(state.c));
     }
-    seq.steps = std::move(outputs);
+    input = directions_ == 1 ? outputs.front() : concat(outputs, -1);
   }
 
-  std::vector<Variable<T>> per_step;
-  per_step.reserve(length);
-  for (const auto& pieces : seq.steps) per_step.push_back(detail::join_features(pieces));
   RNNOutput<T> out;
-  out.output = length == 1 ? per_step.front() : concat(per_step, static_cast<int>(seq.time_axis));
+  out.output = input;
   out.state.h = final_h.size() == 1 ? final_h.front() : concat(final_h, 0);
   if (kind_ == Kind::lstm) out.state.c = final_c.size() == 1 ? final_c.front() : concat(final_c, 0);
   if (seq.unbatched) {
-    out.output = reshape(out.output, {length, directions_ * hidden});
+    out.output = reshape(out.output, {seq.length, directions_ * hidden});
     out.state.h = reshape(out.state.h, {num_layers_ * directions_, hidden});
     if (out.state.c.defined()) out.state.c = reshape(out.state.c, {num_layers_ * directions_, hidden});
   }

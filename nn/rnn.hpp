@@ -51,10 +51,10 @@ class RNNBase : public Module<T> {
 
   const char* name() const { return kind_ == Kind::lstm ? "LSTM" : "GRU"; }
   Sequence prepare(const Variable<T>& x, const RNNState<T>& state) const;
-  // Runs one layer in one direction over `steps` (each step's input as pieces joined on the last
-  // axis), appending each step's h to `outputs`; returns the final state.
-  RNNState<T> run(const Pass& pass, bool reverse, const std::vector<std::vector<Variable<T>>>& steps,
-                  RNNState<T> state, std::vector<std::vector<Variable<T>>>& outputs) const;
+  // Runs one layer in one direction over `input` (time on `time_axis`), writing its output sequence
+  // (H features) to `output`; returns the final state.
+  RNNState<T> run(const Pass& pass, bool reverse, const Variable<T>& input, int time_axis, RNNState<T> state,
+                  Variable<T>& output) const;
 
   Kind kind_;
   std::size_t input_size_, hidden_size_, num_layers_, directions_;

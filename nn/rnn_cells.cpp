@@ -94,9 +94,9 @@ RNNOutput<T> RNNCellBase<T>::step_with(const Variable<T>& input, const RNNState<
 template <class T>
 RNNOutput<T> LSTMCell<T>::forward_with_state(const Variable<T>& input, const RNNState<T>& state) {
   return this->step_with(input, state, true, [this](const Variable<T>& x, const RNNState<T>& start) {
-    const detail::LSTMGates<T> gates =
-        detail::lstm_gates(this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_);
-    auto [h, c] = detail::lstm_step<T>({x}, start.h, start.c, gates);
+    const Variable<T> projected =
+        linear(x, this->weight_ih_, detail::lstm_input_bias(this->bias_ih_, this->bias_hh_));
+    auto [h, c] = detail::lstm_step(projected, start.h, start.c, this->weight_hh_);
     return RNNState<T>{h, c};
   });
 }
@@ -104,9 +104,8 @@ RNNOutput<T> LSTMCell<T>::forward_with_state(const Variable<T>& input, const RNN
 template <class T>
 RNNOutput<T> GRUCell<T>::forward_with_state(const Variable<T>& input, const RNNState<T>& state) {
   return this->step_with(input, state, false, [this](const Variable<T>& x, const RNNState<T>& start) {
-    const detail::GRUGates<T> gates =
-        detail::gru_gates(this->weight_ih_, this->weight_hh_, this->bias_ih_, this->bias_hh_, this->hidden_size_);
-    return RNNState<T>{detail::gru_step<T>({x}, start.h, gates), Variable<T>()};
+    const Variable<T> projected = linear(x, this->weight_ih_, this->bias_ih_);
+    return RNNState<T>{detail::gru_step(projected, start.h, this->weight_hh_, this->bias_hh_), Variable<T>()};
   });
 }
 

@@ -8,6 +8,8 @@
 #include "activation.hpp"
 #include "arithmetic.hpp"
 #include "detail/autograd.hpp"
+#include "detail/gemm.hpp"
+#include "detail/linalg_backward.hpp"
 #include "detail/lstm_cell_kernels.hpp"
 #include "shape.hpp"
 
@@ -160,6 +162,34 @@ Variable<T> lstm_output_cell_grad(const Variable<T>& dh, const Variable<T>& gate
 }  // namespace
 
 template <class T>
+Variable<T> recurrent_gates(const Variable<T>& projected, const Variable<T>& h, const Variable<T>& weight_hh) {
+  const Shape h_shape = h.shape(), w_shape = weight_hh.shape();
+  if (w_shape.size() != 2 || h_shape.empty() || h_shape.back() != w_shape[1]) {
+    fail("recurrent_gates", "h of shape {} and weight_hh of shape {} do not make a product h·W_hhᵀ (h (..., H), W_hh (G, H))",
+         format_shape(h_shape), format_shape(w_shape));
+  }
+  Shape gates_shape = h_shape;
+  gates_shape.back() = w_shape[0];
+  if (projected.shape() != gates_shape) {
+    fail("recurrent_gates", "projected has shape {}, expected {} for h of shape {} and weight_hh of shape {}",
+         format_shape(projected.shape()), format_shape(gates_shape), format_shape(h_shape), format_shape(w_shape));
+  }
+  const std::size_t gates = w_shape[0], hidden = w_shape[1];
+  Tensor<T> out = std::as_const(projected).value();  // the product accumulates onto it (beta = 1)
+  detail::gemm<T>(false, true, rows_of(h_shape), gates, hidden, T(1), h.value().data(), hidden,
+                  weight_hh.value().data(), hidden, T(1), out.data(), gates);
+  return detail::record<T>("recurrent_gates", std::move(out), {projected, h, weight_hh}, detail::saves_inputs({1, 2}),
+                           [h, weight_hh](Variable<T> g, const Variable<T>&) {
+                             Gradients<T> grads(3);
+                             const char* name = "recurrent_gates_backward";
+                             if (h.requires_grad()) grads[1] = detail::mm<T>(name, g, weight_hh, false, false);
+                             if (weight_hh.requires_grad()) grads[2] = detail::mm<T>(name, g, h, true, false);
+                             grads[0] = std::move(g);
+                             return grads;
+                           });
+}
+
+template <class T>
 std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates, const Variable<T>& c) {
   if (!gates.defined()) fail("lstm_cell_pointwise", "gates is an undefined Variable");
   const Shape shape = gates.shape();
@@ -206,7 +236,8 @@ std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates
   return {std::move(new_h), std::move(new_c)};
 }
 
-#define TG_RECURRENT(T) \
+#define TG_RECURRENT(T)                                                                                  \
+  template Variable<T> recurrent_gates(const Variable<T>&, const Variable<T>&, const Variable<T>&);      \
   template std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>&, const Variable<T>&);
 TG_FOR_EACH_TYPE(TG_RECURRENT)
 

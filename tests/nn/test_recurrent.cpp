@@ -1,8 +1,12 @@
 // LSTM, GRU, LSTMCell, GRUCell: values against PyTorch, parameters, gradients and errors.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <set>
 
+#include "core/detail/graph.hpp"
 #include "recurrent_expected.hpp"
 #include "test_util.hpp"
 
@@ -347,4 +351,39 @@ TEST_CASE("LSTM and GRU backward reaches every parameter and releases the whole 
   for (const auto& p : gru.parameters()) CHECK(p.has_grad());
   CHECK(x.grad().shape() == Shape{2, 6, 3});
   CHECK(tape_stats().live_nodes == 0);
+}
+
+// The input projection of each layer and direction is one GEMM over the whole sequence; a step
+// adds only its hidden projection (none at the first step of a zero state).
+TEST_CASE("LSTM and GRU project each layer's whole input sequence at once", "[recurrent]") {
+  Generator gen(13);
+  nn::LSTM<float> lstm(3, 4, 2, true, false, 0, true, gen);
+  nn::GRU<float> gru(3, 4, 1, true, true, 0, false, gen);
+  const std::size_t length = 6, batch = 2;
+  Variable<float> x(test::uniform<float>({length, batch, 3}, gen), true);
+  Variable<float> x_batch_first(test::uniform<float>({batch, length, 3}, gen), true);
+  auto count_ops = [](const Variable<float>& root) {
+    std::map<std::string, std::vector<Shape>> shapes;  // op -> the output shape of each node
+    std::vector<std::shared_ptr<detail::VariableImpl<float>>> todo{root.impl()};
+    std::set<const void*> seen;
+    while (!todo.empty()) {
+      const auto v = todo.back();
+      todo.pop_back();
+      if (!seen.insert(v.get()).second || !v->grad_fn) continue;
+      const auto& s = detail::value_shape(*v);
+      shapes[v->op].push_back(Shape(s.begin(), s.end()));
+      for (const auto& input : v->grad_fn->inputs) {
+        if (input.defined()) todo.push_back(input.impl());
+      }
+    }
+    return shapes;
+  };
+  auto lstm_ops = count_ops(lstm(x));
+  REQUIRE(lstm_ops["linear"].size() == 4);  // 2 layers x 2 directions
+  for (const Shape& s : lstm_ops["linear"]) CHECK(s == Shape{length, batch, 16});
+  CHECK(lstm_ops["recurrent_gates"].size() == 4 * (length - 1));
+  CHECK(lstm_ops["lstm_cell_output"].size() == 4 * length);
+  auto gru_ops = count_ops(gru(x_batch_first));
+  REQUIRE(gru_ops["linear"].size() == 1 + length);  // the input's, and each step's hidden projection
+  CHECK(std::count(gru_ops["linear"].begin(), gru_ops["linear"].end(), Shape{batch, length, 12}) == 1);
 }

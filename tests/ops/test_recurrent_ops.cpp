@@ -127,3 +127,46 @@ TEST_CASE("lstm_cell_pointwise: no graph under NoGradGuard, and an edited input 
   std::string msg = message_of<std::logic_error>([&] { loss.backward(); });
   CHECK(msg.find("lstm_cell") != std::string::npos);
 }
+
+// Expected values worked out by hand: projected + h·W_hhᵀ with h (2, 2), W_hh (3, 2).
+//   row 0: h = (1, -2): h·W_hhᵀ = (1·0.5 - 2·1, 1·(-1) - 2·0, 1·2 - 2·(-0.5)) = (-1.5, -1, 3)
+//   row 1: h = (0.5, 3): (0.25 + 3, -0.5 + 0, 1 - 1.5) = (3.25, -0.5, -0.5)
+// and with the loss sum(out · w), w = [[1, 2, 3], [4, 5, 6]]: dprojected = w, dh = w·W_hh,
+// dW_hh = wᵀ·h.
+TEMPLATE_TEST_CASE("recurrent_gates adds the hidden projection to the input's, values and gradients",
+                   "[recurrent-ops]", float, double) {
+  using T = TestType;
+  Variable<T> projected(Tensor<T>{{0.1, 0.2, 0.3}, {-1, 0, 1}}, true);
+  Variable<T> h(Tensor<T>{{1, -2}, {0.5, 3}}, true);
+  Variable<T> w(Tensor<T>{{0.5, 1}, {-1, 0}, {2, -0.5}}, true);
+  const Variable<T> out = recurrent_gates(projected, h, w);
+  CHECK(out.op() == "recurrent_gates");
+  test::require_close(out.value(), Tensor<T>{{-1.4, -0.8, 3.3}, {2.25, -0.5, 0.5}}, 1e-6);
+  const Tensor<T> weights{{1, 2, 3}, {4, 5, 6}};
+  sum(out * Variable<T>(weights)).backward();
+  test::require_close(projected.grad(), weights, 0);
+  // dh row 0: (1·0.5 + 2·(-1) + 3·2, 1·1 + 2·0 + 3·(-0.5)) = (4.5, -0.5); row 1: (2 - 5 + 12, 4 - 3) = (9, 1)
+  test::require_close(h.grad(), Tensor<T>{{4.5, -0.5}, {9, 1}}, 1e-6);
+  // dW_hh row j: weights(0, j)·h row 0 + weights(1, j)·h row 1
+  test::require_close(w.grad(), Tensor<T>{{3, 10}, {4.5, 11}, {6, 12}}, 1e-6);
+}
+
+TEST_CASE("recurrent_gates gradcheck and gradgradcheck, batched steps of any rank", "[recurrent-ops]") {
+  Generator gen(71);
+  test::require_higher_order(
+      [](const std::vector<Variable<double>>& v) { return tanh(recurrent_gates(v[0], v[1], v[2])); },
+      {test::param(test::uniform({1, 3, 8}, gen)), test::param(test::uniform({1, 3, 2}, gen)),
+       test::param(test::uniform({8, 2}, gen))});
+}
+
+TEST_CASE("recurrent_gates rejects shapes that do not fit, naming them", "[recurrent-ops]") {
+  Variable<double> projected(xt::zeros<double>({2, 8})), h(xt::zeros<double>({2, 2}));
+  std::string msg = message_of<std::invalid_argument>(
+      [&] { recurrent_gates(projected, h, Variable<double>(xt::zeros<double>({8, 3}))); });
+  CHECK_THAT(msg, Catch::Matchers::Contains("recurrent_gates:") && Catch::Matchers::Contains("(2, 2)") &&
+                      Catch::Matchers::Contains("(8, 3)"));
+  msg = message_of<std::invalid_argument>(
+      [&] { recurrent_gates(Variable<double>(xt::zeros<double>({2, 6})), h, Variable<double>(xt::zeros<double>({8, 2}))); });
+  CHECK_THAT(msg, Catch::Matchers::Contains("recurrent_gates:") && Catch::Matchers::Contains("projected has shape (2, 6)") &&
+                      Catch::Matchers::Contains("expected (2, 8)"));
+}
