@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "../core/detail/instantiate.hpp"
+#include "../core/detail/parallel.hpp"
 #include "../core/errors.hpp"
 #include "activation.hpp"
 #include "arithmetic.hpp"
@@ -210,11 +211,20 @@ std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates
   auto cache = std::make_shared<CellCache<T>>();
   cache->act = Tensor<T>::from_shape(shape);
   cache->tanh_c = Tensor<T>::from_shape(state_shape);
-  detail::lstm_gate_activations(gates.value().data(), rows, hidden, cache->act.data());
   Tensor<T> c_value = Tensor<T>::from_shape(state_shape), h_value = Tensor<T>::from_shape(state_shape);
-  detail::lstm_state_forward(cache->act.data(), c.defined() ? c.value().data() : nullptr, rows, hidden,
-                             c_value.data());
-  detail::lstm_output_forward(cache->act.data(), c_value.data(), rows, hidden, cache->tanh_c.data(), h_value.data());
+  const T* gates_in = gates.value().data();
+  const T* c_in = c.defined() ? c.value().data() : nullptr;
+  T *act = cache->act.data(), *tanh_c = cache->tanh_c.data(), *c_out = c_value.data(), *h_out = h_value.data();
+  // Rows on the threads, each row's three passes on one thread (the same values whatever the
+  // thread count). Five exps or tanhs per state value: worth the threads far below the size at
+  // which a memory-bound pass is.
+  constexpr std::size_t transcendental_cost = 8;
+  detail::parallel_blocks(rows, 4 * hidden * transcendental_cost, [&](std::size_t lo, std::size_t hi) {
+    const std::size_t wide = 4 * hidden * lo, narrow = hidden * lo, count = hi - lo;
+    detail::lstm_gate_activations(gates_in + wide, count, hidden, act + wide);
+    detail::lstm_state_forward(act + wide, c_in != nullptr ? c_in + narrow : nullptr, count, hidden, c_out + narrow);
+    detail::lstm_output_forward(act + wide, c_out + narrow, count, hidden, tanh_c + narrow, h_out + narrow);
+  });
   const CachePtr<T> shared = std::move(cache);  // freed with the nodes, or at once when nothing records
 
   Variable<T> new_c = detail::record<T>(

@@ -84,3 +84,16 @@ TEST_CASE("permute shared out over threads matches the element-by-element defini
       for (std::size_t c = 0; c < 70; ++c)
         for (std::size_t d = 0; d < 40; ++d) REQUIRE(out(c, a, d, b) == input(a, b, c, d));
 }
+
+TEST_CASE("the fused LSTM cell gives the same bits on one thread and on two") {
+  // 64 rows of 4 x 128 gates, as mnist_lstm's steps: the rows are shared out for their exps.
+  Generator gen(3);
+  const Tensor<float> state = test::uniform<float>({64, 128}, gen);
+  require_same_bits_on_one_and_two_threads(
+      "lstm_cell_pointwise",
+      [&state](const V& gates) {
+        auto [h, c] = lstm_cell_pointwise(gates, V(state));
+        return concat({h, c}, -1);
+      },
+      Shape{64, 512});
+}
