@@ -3,20 +3,17 @@
 // Each piece is its own node, and a slice's backward is a tensor of the whole input's size, so n
 // pieces cut by slices would cost n whole tensors in backward: O(n²) for a sequence cut into its
 // steps. Instead the pieces hang off one node, the split itself, whose output is a token scalar:
-// a piece's backward hands its gradient to the split node (through state they share, per run of
-// the engine) and passes an empty-valued gradient to the token; the split's backward, which the
-// engine runs after every piece's (they all read its token), joins the gradients with one concat.
-// Under create_graph that concat records, so second derivatives go through it.
+// a piece's backward hands its gradient to the split node (detail::RunDeposits) and passes a zero
+// to the token; the split's backward, which the engine runs after every piece's (they all read
+// its token), joins the gradients with one concat. Under create_graph that concat records, so
+// second derivatives go through it.
 #include <algorithm>
-#include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 
-#include "../core/detail/engine.hpp"
 #include "../core/detail/instantiate.hpp"
 #include "detail/autograd.hpp"
 #include "detail/axis_check.hpp"
+#include "detail/run_deposits.hpp"
 #include "detail/shape_kernels.hpp"
 #include "shape.hpp"
 
@@ -24,35 +21,6 @@ namespace tg {
 namespace {
 
 using detail::Gradients;
-
-// The pieces' gradients of one run of the engine, by piece (undefined: none reached it yet).
-template <class T>
-class PieceGradients {
- public:
-  explicit PieceGradients(std::size_t pieces) : pieces_(pieces) {}
-
-  void hand_in(std::size_t piece, Variable<T> g) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    auto& run = by_run_[detail::current_backward_run()];
-    if (run.empty()) run.resize(pieces_);
-    run[piece] = std::move(g);
-  }
-
-  // This run's gradients, removed (one per piece, undefined where none came).
-  std::vector<Variable<T>> take() {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    const auto run = by_run_.find(detail::current_backward_run());
-    if (run == by_run_.end()) return std::vector<Variable<T>>(pieces_);
-    std::vector<Variable<T>> gradients = std::move(run->second);
-    by_run_.erase(run);
-    return gradients;
-  }
-
- private:
-  std::size_t pieces_;
-  std::mutex mutex_;  // runs on several threads may go through one graph
-  std::map<std::uint64_t, std::vector<Variable<T>>> by_run_;
-};
 
 template <class T>
 Variable<T> zeros_of(const Shape& shape) {
@@ -91,11 +59,12 @@ std::vector<Variable<T>> split(const Variable<T>& a, std::size_t size, int axis_
     return pieces;
   }
 
-  auto gradients = std::make_shared<PieceGradients<T>>(piece_shapes.size());
+  auto gradients = std::make_shared<detail::RunDeposits<Variable<T>>>();
   const Variable<T> token = detail::record<T>(
       "split_input", Tensor<T>(T(0)), {a}, detail::saves_nothing(),
       [gradients, piece_shapes, axis](Variable<T>, const Variable<T>&) {
         std::vector<Variable<T>> parts = gradients->take();
+        parts.resize(piece_shapes.size());
         for (std::size_t k = 0; k < parts.size(); ++k) {
           if (!parts[k].defined()) parts[k] = zeros_of<T>(piece_shapes[k]);
         }
