@@ -111,25 +111,30 @@ typename RNNBase<T>::Sequence RNNBase<T>::prepare(const Variable<T>& input, cons
 }
 
 // The input projections of all steps are one GEMM over the whole sequence (PyTorch's biases
-// b_ih + b_hh of the LSTM folded into it), cut into steps by split; each step adds only the
-// hidden projection of the state it reads.
+// b_ih + b_hh of the LSTM folded into it); each step adds only the hidden projection of the
+// state it reads.
 template <class T>
 RNNState<T> RNNBase<T>::run(const Pass& pass, bool reverse, const Variable<T>& input, int time_axis,
                             RNNState<T> state, Variable<T>& output) const {
-  const bool lstm = kind_ == Kind::lstm;
-  const Variable<T> input_bias = lstm ? detail::lstm_input_bias(pass.bias_ih, pass.bias_hh) : pass.bias_ih;
-  const std::vector<Variable<T>> projected = split(linear(input, pass.weight_ih, input_bias), 1, time_axis);
-  const std::size_t length = projected.size();
+  const std::size_t length = input.shape()[static_cast<std::size_t>(time_axis)];
   std::vector<Variable<T>> outputs(length);
-  for (std::size_t s = 0; s < length; ++s) {
-    const std::size_t t = reverse ? length - 1 - s : s;
-    if (lstm) {
-      auto [h, c] = detail::lstm_step(projected[t], state.h, state.c, pass.weight_hh);
+  auto step_at = [&](std::size_t s) { return reverse ? length - 1 - s : s; };
+  if (kind_ == Kind::lstm) {
+    const Variable<T> bias = detail::lstm_input_bias(pass.bias_ih, pass.bias_hh);
+    const ProjectedSequence<T> projected(linear(input, pass.weight_ih, bias), time_axis);
+    for (std::size_t s = 0; s < length; ++s) {
+      const std::size_t t = step_at(s);
+      auto [h, c] = lstm_cell_pointwise(projected.gates(t, state.h, pass.weight_hh), state.c);
       state = RNNState<T>{std::move(h), std::move(c)};
-    } else {
-      state.h = detail::gru_step(projected[t], state.h, pass.weight_hh, pass.bias_hh);
+      outputs[t] = state.h;
     }
-    outputs[t] = state.h;
+  } else {
+    const std::vector<Variable<T>> projected = split(linear(input, pass.weight_ih, pass.bias_ih), 1, time_axis);
+    for (std::size_t s = 0; s < length; ++s) {
+      const std::size_t t = step_at(s);
+      state.h = detail::gru_step(projected[t], state.h, pass.weight_hh, pass.bias_hh);
+      outputs[t] = state.h;
+    }
   }
   output = length == 1 ? outputs.front() : concat(outputs, time_axis);
   return state;

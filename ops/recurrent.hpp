@@ -3,11 +3,17 @@
 // by nn::LSTM, nn::GRU and their cells; differentiable to any order.
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <utility>
 
 #include "../core/variable.hpp"
 
 namespace tg {
+namespace detail {
+template <class Item>
+class RunDeposits;
+}  // namespace detail
 
 // From one step's gate pre-activations `gates` (..., 4H) in PyTorch's order i, f, g, o (that is
 // x W_ihᵀ + b_ih + h W_hhᵀ + b_hh) and the cell state `c` (..., H) (undefined means zeros):
@@ -22,5 +28,28 @@ std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates
 // the GEMM itself. Shapes that do not fit throw std::invalid_argument naming the function.
 template <class T>
 Variable<T> recurrent_gates(const Variable<T>& projected, const Variable<T>& h, const Variable<T>& weight_hh);
+
+// A sequence's input projection (x W_ihᵀ + biases for every step, one GEMM) read step by step:
+// step t's gates are its rows of the projection plus h·W_hhᵀ, the product accumulated onto a copy
+// of those rows in the GEMM (recurrent_gates without cutting the step out first). The steps'
+// gradients for the projection are joined once, in one pass (as split's pieces' are).
+template <class T>
+class ProjectedSequence {
+ public:
+  // `projected` has the steps along `time_axis`.
+  ProjectedSequence(const Variable<T>& projected, int time_axis);
+  std::size_t length() const { return length_; }
+  // Step t's gates, of the projection's shape with a time extent of 1: its rows plus h·W_hhᵀ (h of
+  // that shape with H features, W_hh (G, H)); an undefined h is zeros and adds nothing.
+  Variable<T> gates(std::size_t t, const Variable<T>& h, const Variable<T>& weight_hh) const;
+
+ private:
+  struct Layout;
+  Variable<T> projected_;
+  Variable<T> joined_;  // the node that joins the steps' gradients; undefined when nothing records
+  std::shared_ptr<const Layout> layout_;
+  std::shared_ptr<detail::RunDeposits<Variable<T>>> deposits_;
+  std::size_t length_ = 0;
+};
 
 }  // namespace tg

@@ -2,8 +2,8 @@
 // step is written with tapegrad's differentiable functions, so second derivatives work.
 //
 // A step starts from its input's projection x W_ihᵀ + b (`projected`): the multi-layer modules
-// compute it for the whole sequence in one GEMM and split it into steps ((1, N, G·H) or
-// (N, 1, G·H) pieces, so no step needs a reshape), a cell computes it for its one step. What is
+// compute it for the whole sequence in one GEMM and read it step by step ((1, N, G·H) or
+// (N, 1, G·H) steps, so no step needs a reshape), a cell computes it for its one step. What is
 // left per step is the hidden projection h W_hhᵀ (one GEMM over all gates) and the pointwise part.
 #pragma once
 
@@ -26,7 +26,7 @@ Variable<T> lstm_input_bias(const Variable<T>& bias_ih, const Variable<T>& bias_
   return bias_ih.defined() ? bias_ih + bias_hh : Variable<T>();
 }
 
-// One LSTM step: gates = projected + h W_hhᵀ (projected holds both biases), then the fused
+// One LSTM cell step: gates = projected + h W_hhᵀ (projected holds both biases), then the fused
 // pointwise cell (tg::lstm_cell_pointwise). An undefined h or c is zeros; a zero h adds nothing.
 template <class T>
 std::pair<Variable<T>, Variable<T>> lstm_step(const Variable<T>& projected, const Variable<T>& h,

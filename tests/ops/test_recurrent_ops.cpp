@@ -170,3 +170,55 @@ TEST_CASE("recurrent_gates rejects shapes that do not fit, naming them", "[recur
   CHECK_THAT(msg, Catch::Matchers::Contains("recurrent_gates:") && Catch::Matchers::Contains("projected has shape (2, 6)") &&
                       Catch::Matchers::Contains("expected (2, 8)"));
 }
+
+// ProjectedSequence reads step t's rows of a projection and adds h·W_hhᵀ: the same values as
+// recurrent_gates on a slice of the projection (checked above against hand-worked values).
+TEST_CASE("ProjectedSequence gives each step its rows plus the hidden projection", "[recurrent-ops]") {
+  Generator gen(72);
+  for (int time_axis : {0, 1}) {
+    INFO("time axis " << time_axis);
+    const Shape shape = time_axis == 0 ? Shape{5, 3, 8} : Shape{3, 5, 8};
+    const Shape step = time_axis == 0 ? Shape{1, 3, 2} : Shape{3, 1, 2};
+    Variable<double> projected(test::uniform(shape, gen), true), h(test::uniform(step, gen), true);
+    Variable<double> w(test::uniform({8, 2}, gen), true);
+    const ProjectedSequence<double> sequence(projected, time_axis);
+    REQUIRE(sequence.length() == 5);
+    for (std::size_t t = 0; t < 5; ++t) {
+      const auto at = static_cast<std::int64_t>(t);
+      test::require_close(sequence.gates(t, h, w).value(),
+                          recurrent_gates(slice(projected, time_axis, at, at + 1), h, w).value(), 1e-15);
+      test::require_close(sequence.gates(t, Variable<double>(), w).value(),
+                          slice(projected, time_axis, at, at + 1).value(), 0);
+    }
+  }
+}
+
+TEST_CASE("ProjectedSequence gradcheck and gradgradcheck, steps used in any order", "[recurrent-ops]") {
+  Generator gen(73);
+  test::require_higher_order(
+      [](const std::vector<Variable<double>>& v) {
+        const ProjectedSequence<double> sequence(v[0] * 1.0, 1);
+        // step 2 from no state, step 0 from h, step 3 from step 2's result; step 1 unused
+        const Variable<double> first = tanh(sequence.gates(2, Variable<double>(), v[2]));
+        const Variable<double> second = sequence.gates(0, v[1], v[2]);
+        const Variable<double> third = sequence.gates(3, slice(first, -1, 0, 2), v[2]);
+        return concat({first, second * second, third}, 1);
+      },
+      {test::param(test::uniform({2, 4, 6}, gen)), test::param(test::uniform({2, 1, 2}, gen)),
+       test::param(test::uniform({6, 2}, gen))});
+}
+
+TEST_CASE("ProjectedSequence rejects a bad step, state or axis, naming them", "[recurrent-ops]") {
+  Variable<double> projected(xt::zeros<double>({4, 2, 8}));
+  const ProjectedSequence<double> sequence(projected, 0);
+  Variable<double> w(xt::zeros<double>({8, 3}));
+  std::string msg = message_of<std::invalid_argument>([&] { sequence.gates(4, Variable<double>(), w); });
+  CHECK_THAT(msg, Catch::Matchers::Contains("step 4 is out of range for a sequence of 4 steps"));
+  msg = message_of<std::invalid_argument>([&] { sequence.gates(0, Variable<double>(xt::zeros<double>({2, 3})), w); });
+  CHECK_THAT(msg, Catch::Matchers::Contains("recurrent_gates:") && Catch::Matchers::Contains("h of shape (2, 3)") &&
+                      Catch::Matchers::Contains("(1, 2, 8)"));
+  msg = message_of<std::invalid_argument>([&] { ProjectedSequence<double>(projected, 2); });
+  CHECK_THAT(msg, Catch::Matchers::Contains("ProjectedSequence:") && Catch::Matchers::Contains("feature axis"));
+  msg = message_of<std::invalid_argument>([&] { ProjectedSequence<double>(projected, 3); });
+  CHECK_THAT(msg, Catch::Matchers::Contains("ProjectedSequence") && Catch::Matchers::Contains("axis 3"));
+}
