@@ -11,6 +11,7 @@
 #include "detail/autograd.hpp"
 #include "detail/gemm.hpp"
 #include "detail/linalg_backward.hpp"
+#include "detail/run_deposits.hpp"
 #include "detail/lstm_cell_kernels.hpp"
 #include "shape.hpp"
 
@@ -160,6 +161,43 @@ Variable<T> lstm_output_cell_grad(const Variable<T>& dh, const Variable<T>& gate
       });
 }
 
+// The gradients of the gates and of c from those of h' and c' (either undefined: zeros). First
+// order: one pass. Under create_graph: the ops above, each differentiable again; c' is computed
+// again from the inputs so that their derivatives reach gates and c.
+template <class T>
+Gradients<T> cell_backward(const Variable<T>& dh, const Variable<T>& dc, const Variable<T>& gates,
+                           const Variable<T>& c, const CachePtr<T>& cache) {
+  Gradients<T> grads(2);
+  const bool c_needed = c.defined() && c.requires_grad();
+  if (!grad_enabled()) {
+    const Shape shape = gates.shape();
+    const std::size_t hidden = shape.back() / 4;
+    Tensor<T> dgates = Tensor<T>::from_shape(shape), dc_prev;
+    if (c_needed) dc_prev = Tensor<T>::from_shape(c.shape());
+    detail::lstm_cell_backward(dh.defined() ? dh.value().data() : nullptr, dc.defined() ? dc.value().data() : nullptr,
+                               cache->act.data(), cache->tanh_c.data(), c.defined() ? c.value().data() : nullptr,
+                               rows_of(shape), hidden, dgates.data(), c_needed ? dc_prev.data() : nullptr);
+    if (gates.requires_grad()) grads[0] = detail::constant(std::move(dgates));
+    if (c_needed) grads[1] = detail::constant(std::move(dc_prev));
+    return grads;
+  }
+  const GateValues<T> a = gate_values(gates);
+  const Variable<T> c_new = c.defined() ? a.f * c + a.i * a.g : a.i * a.g;
+  Variable<T> dgates, dc_total = dc;
+  if (dh.defined()) {
+    dgates = lstm_output_gates_grad(dh, gates, c_new, cache);
+    const Variable<T> through_h = lstm_output_cell_grad(dh, gates, c_new, cache);
+    dc_total = dc_total.defined() ? dc_total + through_h : through_h;
+  }
+  if (dc_total.defined()) {
+    const Variable<T> through_c = lstm_state_gates_grad(dc_total, gates, c, cache);
+    dgates = dgates.defined() ? dgates + through_c : through_c;
+    if (c_needed) grads[1] = lstm_forget_grad(dc_total, gates, cache);
+  }
+  if (gates.requires_grad()) grads[0] = dgates;
+  return grads;
+}
+
 }  // namespace
 
 template <class T>
@@ -226,24 +264,30 @@ std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates
     detail::lstm_output_forward(act + wide, c_out + narrow, count, hidden, tanh_c + narrow, h_out + narrow);
   });
   const CachePtr<T> shared = std::move(cache);  // freed with the nodes, or at once when nothing records
+  if (!detail::records<T>(std::initializer_list<Variable<T>>{gates, c}.begin(),
+                          std::initializer_list<Variable<T>>{gates, c}.end())) {
+    return {detail::constant(std::move(h_value)), detail::constant(std::move(c_value))};
+  }
 
-  Variable<T> new_c = detail::record<T>(
-      "lstm_cell_state", std::move(c_value), {gates, c}, detail::saves_inputs({0, 1}),
-      [gates, c, shared](Variable<T> dc, const Variable<T>&) {
-        Gradients<T> grads(2);
-        if (gates.requires_grad()) grads[0] = lstm_state_gates_grad(dc, gates, c, shared);
-        if (c.defined() && c.requires_grad()) grads[1] = lstm_forget_grad(dc, gates, shared);
-        return grads;
+  // One op with two outputs: h' and c' hand their gradients to the cell's node, which the engine
+  // runs after both (they read its token output) and which then computes the gates' and c's
+  // gradients in one pass.
+  auto deposits = std::make_shared<detail::RunDeposits<Variable<T>>>();
+  const Variable<T> cell = detail::record<T>(
+      "lstm_cell", Tensor<T>(T(0)), {gates, c}, detail::saves_inputs({0, 1}),
+      [gates, c, shared, deposits](Variable<T>, const Variable<T>&) {
+        std::vector<Variable<T>> outputs = deposits->take();
+        outputs.resize(2);
+        return cell_backward(outputs[0], outputs[1], gates, c, shared);
       });
-  Variable<T> new_h = detail::record<T>(
-      "lstm_cell_output", std::move(h_value), {gates, new_c}, detail::saves_inputs({0, 1}),
-      [gates, new_c, shared](Variable<T> dh, const Variable<T>&) {
-        Gradients<T> grads(2);
-        if (gates.requires_grad()) grads[0] = lstm_output_gates_grad(dh, gates, new_c, shared);
-        if (new_c.requires_grad()) grads[1] = lstm_output_cell_grad(dh, gates, new_c, shared);
-        return grads;
-      });
-  return {std::move(new_h), std::move(new_c)};
+  auto output = [&deposits, &cell](const char* name, Tensor<T> value, std::size_t index) {
+    return detail::record<T>(name, std::move(value), {cell}, detail::saves_nothing(),
+                             [deposits, index](Variable<T> g, const Variable<T>&) {
+                               deposits->hand_in(index, std::move(g));
+                               return detail::single(detail::constant(Tensor<T>(T(0))));
+                             });
+  };
+  return {output("lstm_cell_output", std::move(h_value), 0), output("lstm_cell_state", std::move(c_value), 1)};
 }
 
 #define TG_RECURRENT(T)                                                                                  \

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <vector>
 
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xmath.hpp>
@@ -121,6 +122,38 @@ void lstm_output_cell_backward(const T* dh, const T* act, const T* tanh_c, std::
     for (std::size_t j = 0; j < hidden; ++j) {
       const T t = tanh_c[hidden * r + j];
       dc[hidden * r + j] = dh[hidden * r + j] * o[j] * (T(1) - t * t);
+    }
+  }
+}
+
+// The whole cell's gradient in one pass, from dh and dc' (either null: zeros): with
+// dc_total = dc' + dh o (1 - tanh²(c')),
+//   dgates = [dc_total g i(1-i), dc_total c_prev f(1-f), dc_total i (1-g²), dh tanh(c') o(1-o)]
+// and dc_prev = dc_total f (skipped when dc_prev is null; c_prev null means zeros).
+template <class T>
+void lstm_cell_backward(const T* dh, const T* dc, const T* act, const T* tanh_c, const T* c_prev, std::size_t rows,
+                        std::size_t hidden, T* dgates, T* dc_prev) {
+  // A missing input reads a row of zeros, and each loop writes one output from few inputs: so
+  // that every loop vectorises (one loop writing all five outputs has too many possible
+  // overlaps for the compiler to check, and stays scalar).
+  const std::vector<T> zeros(hidden, T(0));
+  std::vector<T> total(hidden);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t at = hidden * r;
+    const T *i = act + 4 * at, *f = i + hidden, *g = i + 2 * hidden, *o = i + 3 * hidden, *t = tanh_c + at;
+    const T* from_h = dh != nullptr ? dh + at : zeros.data();
+    const T* from_c = dc != nullptr ? dc + at : zeros.data();
+    const T* prev = c_prev != nullptr ? c_prev + at : zeros.data();
+    T *out_i = dgates + 4 * at, *out_f = out_i + hidden, *out_g = out_i + 2 * hidden, *out_o = out_i + 3 * hidden;
+    T* sum = total.data();
+    for (std::size_t j = 0; j < hidden; ++j) sum[j] = from_c[j] + from_h[j] * o[j] * (T(1) - t[j] * t[j]);
+    for (std::size_t j = 0; j < hidden; ++j) out_o[j] = from_h[j] * t[j] * o[j] * (T(1) - o[j]);
+    for (std::size_t j = 0; j < hidden; ++j) out_i[j] = sum[j] * g[j] * i[j] * (T(1) - i[j]);
+    for (std::size_t j = 0; j < hidden; ++j) out_f[j] = sum[j] * prev[j] * f[j] * (T(1) - f[j]);
+    for (std::size_t j = 0; j < hidden; ++j) out_g[j] = sum[j] * i[j] * (T(1) - g[j] * g[j]);
+    if (dc_prev != nullptr) {
+      T* d_prev = dc_prev + at;
+      for (std::size_t j = 0; j < hidden; ++j) d_prev[j] = sum[j] * f[j];
     }
   }
 }
