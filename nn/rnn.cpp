@@ -121,10 +121,10 @@ RNNState<T> RNNBase<T>::run(const Pass& pass, bool reverse, const Variable<T>& i
   auto step_at = [&](std::size_t s) { return reverse ? length - 1 - s : s; };
   if (kind_ == Kind::lstm) {
     const Variable<T> bias = detail::lstm_input_bias(pass.bias_ih, pass.bias_hh);
-    const ProjectedSequence<T> projected(linear(input, pass.weight_ih, bias), time_axis);
+    const ProjectedSequence<T> projected(linear(input, pass.weight_ih, bias), time_axis, pass.weight_hh);
     for (std::size_t s = 0; s < length; ++s) {
       const std::size_t t = step_at(s);
-      auto [h, c] = lstm_cell_pointwise(projected.gates(t, state.h, pass.weight_hh), state.c);
+      auto [h, c] = lstm_cell_pointwise(projected.gates(t, state.h), state.c);
       state = RNNState<T>{std::move(h), std::move(c)};
       outputs[t] = state.h;
     }

@@ -11,8 +11,8 @@
 
 namespace tg {
 namespace detail {
-template <class Item>
-class RunDeposits;
+template <class State>
+class PerRun;
 }  // namespace detail
 
 // From one step's gate pre-activations `gates` (..., 4H) in PyTorch's order i, f, g, o (that is
@@ -29,26 +29,29 @@ std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates
 template <class T>
 Variable<T> recurrent_gates(const Variable<T>& projected, const Variable<T>& h, const Variable<T>& weight_hh);
 
-// A sequence's input projection (x W_ihᵀ + biases for every step, one GEMM) read step by step:
-// step t's gates are its rows of the projection plus h·W_hhᵀ, the product accumulated onto a copy
-// of those rows in the GEMM (recurrent_gates without cutting the step out first). The steps'
-// gradients for the projection are joined once, in one pass (as split's pieces' are).
+// A sequence's input projection (x W_ihᵀ + biases for every step, one GEMM) read step by step,
+// with the hidden weight W_hh every step multiplies its state by: step t's gates are its rows of
+// the projection plus h·W_hhᵀ, the product accumulated onto a copy of those rows in the GEMM
+// (recurrent_gates without cutting the step out first). In backward the steps' gradients for the
+// projection are joined in one pass (as split's pieces' are), and W_hh's gradient accumulates in
+// one buffer, each step's product added in its GEMM.
 template <class T>
 class ProjectedSequence {
  public:
-  // `projected` has the steps along `time_axis`.
-  ProjectedSequence(const Variable<T>& projected, int time_axis);
+  // `projected` has the steps along `time_axis`; weight_hh is (G, H) for G features.
+  ProjectedSequence(const Variable<T>& projected, int time_axis, const Variable<T>& weight_hh);
   std::size_t length() const { return length_; }
   // Step t's gates, of the projection's shape with a time extent of 1: its rows plus h·W_hhᵀ (h of
-  // that shape with H features, W_hh (G, H)); an undefined h is zeros and adds nothing.
-  Variable<T> gates(std::size_t t, const Variable<T>& h, const Variable<T>& weight_hh) const;
+  // that shape with H features); an undefined h is zeros and adds nothing.
+  Variable<T> gates(std::size_t t, const Variable<T>& h) const;
 
  private:
   struct Layout;
-  Variable<T> projected_;
-  Variable<T> joined_;  // the node that joins the steps' gradients; undefined when nothing records
+  struct RunState;
+  Variable<T> projected_, weight_;
+  Variable<T> joined_;  // the node the steps hand their gradients to; undefined when nothing records
   std::shared_ptr<const Layout> layout_;
-  std::shared_ptr<detail::RunDeposits<Variable<T>>> deposits_;
+  std::shared_ptr<detail::PerRun<RunState>> runs_;
   std::size_t length_ = 0;
 };
 

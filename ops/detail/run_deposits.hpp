@@ -15,30 +15,43 @@
 
 namespace tg::detail {
 
-template <class Item>
-class RunDeposits {
+// A state per run: what that run's nodes have handed in so far.
+template <class State>
+class PerRun {
  public:
-  void hand_in(std::size_t index, Item item) {
+  // Calls f(state) with this run's state, made on first use.
+  template <class F>
+  void update(F&& f) {
     const std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<Item>& run = by_run_[current_backward_run()];
-    if (run.size() <= index) run.resize(index + 1);
-    run[index] = std::move(item);
+    f(by_run_[current_backward_run()]);
   }
 
-  // This run's items by index, removed (default-made where none came; possibly fewer than handed
-  // out indices, never more).
-  std::vector<Item> take() {
+  // This run's state, removed (a default one when nothing was handed in).
+  State take() {
     const std::lock_guard<std::mutex> lock(mutex_);
     const auto run = by_run_.find(current_backward_run());
-    if (run == by_run_.end()) return {};
-    std::vector<Item> items = std::move(run->second);
+    if (run == by_run_.end()) return State{};
+    State state = std::move(run->second);
     by_run_.erase(run);
-    return items;
+    return state;
   }
 
  private:
   std::mutex mutex_;
-  std::map<std::uint64_t, std::vector<Item>> by_run_;
+  std::map<std::uint64_t, State> by_run_;
+};
+
+// One item per output: take() gives them by index (default-made where none came; possibly fewer
+// than handed out indices, never more).
+template <class Item>
+class RunDeposits : public PerRun<std::vector<Item>> {
+ public:
+  void hand_in(std::size_t index, Item item) {
+    this->update([&](std::vector<Item>& run) {
+      if (run.size() <= index) run.resize(index + 1);
+      run[index] = std::move(item);
+    });
+  }
 };
 
 }  // namespace tg::detail

@@ -181,44 +181,69 @@ TEST_CASE("ProjectedSequence gives each step its rows plus the hidden projection
     const Shape step = time_axis == 0 ? Shape{1, 3, 2} : Shape{3, 1, 2};
     Variable<double> projected(test::uniform(shape, gen), true), h(test::uniform(step, gen), true);
     Variable<double> w(test::uniform({8, 2}, gen), true);
-    const ProjectedSequence<double> sequence(projected, time_axis);
+    const ProjectedSequence<double> sequence(projected, time_axis, w);
     REQUIRE(sequence.length() == 5);
     for (std::size_t t = 0; t < 5; ++t) {
       const auto at = static_cast<std::int64_t>(t);
-      test::require_close(sequence.gates(t, h, w).value(),
+      test::require_close(sequence.gates(t, h).value(),
                           recurrent_gates(slice(projected, time_axis, at, at + 1), h, w).value(), 1e-15);
-      test::require_close(sequence.gates(t, Variable<double>(), w).value(),
+      test::require_close(sequence.gates(t, Variable<double>()).value(),
                           slice(projected, time_axis, at, at + 1).value(), 0);
     }
   }
 }
 
-TEST_CASE("ProjectedSequence gradcheck and gradgradcheck, steps used in any order", "[recurrent-ops]") {
-  Generator gen(73);
-  test::require_higher_order(
-      [](const std::vector<Variable<double>>& v) {
-        const ProjectedSequence<double> sequence(v[0] * 1.0, 1);
-        // step 2 from no state, step 0 from h, step 3 from step 2's result; step 1 unused
-        const Variable<double> first = tanh(sequence.gates(2, Variable<double>(), v[2]));
-        const Variable<double> second = sequence.gates(0, v[1], v[2]);
-        const Variable<double> third = sequence.gates(3, slice(first, -1, 0, 2), v[2]);
-        return concat({first, second * second, third}, 1);
-      },
-      {test::param(test::uniform({2, 4, 6}, gen)), test::param(test::uniform({2, 1, 2}, gen)),
-       test::param(test::uniform({6, 2}, gen))});
+// Steps 2 (from no state), 0 (from h) and 3 (from step 2's result) of a sequence; step 1 unused.
+static Variable<double> three_steps(const std::vector<Variable<double>>& v) {
+  const ProjectedSequence<double> sequence(v[0] * 1.0, 1, v[2]);
+  const Variable<double> first = tanh(sequence.gates(2, Variable<double>()));
+  const Variable<double> second = sequence.gates(0, v[1]);
+  const Variable<double> third = sequence.gates(3, slice(first, -1, 0, 2));
+  return concat({first, second * second, third}, 1);
 }
 
-TEST_CASE("ProjectedSequence rejects a bad step, state or axis, naming them", "[recurrent-ops]") {
+TEST_CASE("ProjectedSequence gradcheck and gradgradcheck, steps used in any order", "[recurrent-ops]") {
+  Generator gen(73);
+  test::require_higher_order(three_steps, {test::param(test::uniform({2, 4, 6}, gen)),
+                                           test::param(test::uniform({2, 1, 2}, gen)),
+                                           test::param(test::uniform({6, 2}, gen))});
+}
+
+TEST_CASE("ProjectedSequence: W_hh's gradient summed in one buffer equals the recorded sum", "[recurrent-ops]") {
+  // First order sums the steps' products in one GEMM buffer; create_graph records each product.
+  Generator gen(74);
+  std::vector<Variable<double>> v{Variable<double>(test::uniform({2, 4, 6}, gen), true),
+                                  Variable<double>(test::uniform({2, 1, 2}, gen), true),
+                                  Variable<double>(test::uniform({6, 2}, gen), true)};
+  const Variable<double> loss = sum(three_steps(v) * three_steps(v));
+  const auto first_order = grad<double>({loss}, v, {}, true, false);
+  const auto recorded = grad<double>({loss}, v, {}, true, true);
+  for (std::size_t k = 0; k < 3; ++k) test::require_close(first_order[k].value(), recorded[k].value(), 1e-13);
+  // W_hh alone: the projection needs no gradient
+  Variable<double> w(test::uniform({6, 2}, gen), true), h(test::uniform({2, 1, 2}, gen));
+  const ProjectedSequence<double> frozen(Variable<double>(test::uniform({2, 3, 6}, gen)), 1, w);
+  sum(frozen.gates(1, h)).backward();
+  Tensor<double> want = Tensor<double>::from_shape({6, 2});  // column sums of h over the batch, per row
+  for (std::size_t j = 0; j < 6; ++j) {
+    for (std::size_t k = 0; k < 2; ++k) want(j, k) = h.value()(0, 0, k) + h.value()(1, 0, k);
+  }
+  test::require_close(w.grad(), want, 1e-15);
+}
+
+TEST_CASE("ProjectedSequence rejects a bad step, state, weight or axis, naming them", "[recurrent-ops]") {
   Variable<double> projected(xt::zeros<double>({4, 2, 8}));
-  const ProjectedSequence<double> sequence(projected, 0);
   Variable<double> w(xt::zeros<double>({8, 3}));
-  std::string msg = message_of<std::invalid_argument>([&] { sequence.gates(4, Variable<double>(), w); });
+  const ProjectedSequence<double> sequence(projected, 0, w);
+  std::string msg = message_of<std::invalid_argument>([&] { sequence.gates(4, Variable<double>()); });
   CHECK_THAT(msg, Catch::Matchers::Contains("step 4 is out of range for a sequence of 4 steps"));
-  msg = message_of<std::invalid_argument>([&] { sequence.gates(0, Variable<double>(xt::zeros<double>({2, 3})), w); });
+  msg = message_of<std::invalid_argument>([&] { sequence.gates(0, Variable<double>(xt::zeros<double>({2, 3}))); });
   CHECK_THAT(msg, Catch::Matchers::Contains("recurrent_gates:") && Catch::Matchers::Contains("h of shape (2, 3)") &&
-                      Catch::Matchers::Contains("(1, 2, 8)"));
-  msg = message_of<std::invalid_argument>([&] { ProjectedSequence<double>(projected, 2); });
+                      Catch::Matchers::Contains("expected (1, 2, 3)"));
+  msg = message_of<std::invalid_argument>([&] { ProjectedSequence<double>(projected, 0, Variable<double>(xt::zeros<double>({6, 3}))); });
+  CHECK_THAT(msg, Catch::Matchers::Contains("ProjectedSequence:") && Catch::Matchers::Contains("weight_hh of shape (6, 3)") &&
+                      Catch::Matchers::Contains("expected (8, H)"));
+  msg = message_of<std::invalid_argument>([&] { ProjectedSequence<double>(projected, 2, w); });
   CHECK_THAT(msg, Catch::Matchers::Contains("ProjectedSequence:") && Catch::Matchers::Contains("feature axis"));
-  msg = message_of<std::invalid_argument>([&] { ProjectedSequence<double>(projected, 3); });
+  msg = message_of<std::invalid_argument>([&] { ProjectedSequence<double>(projected, 3, w); });
   CHECK_THAT(msg, Catch::Matchers::Contains("ProjectedSequence") && Catch::Matchers::Contains("axis 3"));
 }
