@@ -174,9 +174,18 @@ Gradients<T> cell_backward(const Variable<T>& dh, const Variable<T>& dc, const V
     const std::size_t hidden = shape.back() / 4;
     Tensor<T> dgates = Tensor<T>::from_shape(shape), dc_prev;
     if (c_needed) dc_prev = Tensor<T>::from_shape(c.shape());
-    detail::lstm_cell_backward(dh.defined() ? dh.value().data() : nullptr, dc.defined() ? dc.value().data() : nullptr,
-                               cache->act.data(), cache->tanh_c.data(), c.defined() ? c.value().data() : nullptr,
-                               rows_of(shape), hidden, dgates.data(), c_needed ? dc_prev.data() : nullptr);
+    const T* dh_in = dh.defined() ? dh.value().data() : nullptr;
+    const T* dc_in = dc.defined() ? dc.value().data() : nullptr;
+    const T* c_in = c.defined() ? c.value().data() : nullptr;
+    // Rows on the threads as in the forward; about a dozen operations per gate value.
+    constexpr std::size_t arithmetic_cost = 2;
+    detail::parallel_blocks(rows_of(shape), 4 * hidden * arithmetic_cost, [&](std::size_t lo, std::size_t hi) {
+      const std::size_t narrow = hidden * lo;
+      auto at = [narrow](const T* p) { return p != nullptr ? p + narrow : nullptr; };
+      detail::lstm_cell_backward(at(dh_in), at(dc_in), cache->act.data() + 4 * narrow, cache->tanh_c.data() + narrow,
+                                 at(c_in), hi - lo, hidden, dgates.data() + 4 * narrow,
+                                 c_needed ? dc_prev.data() + narrow : nullptr);
+    });
     if (gates.requires_grad()) grads[0] = detail::constant(std::move(dgates));
     if (c_needed) grads[1] = detail::constant(std::move(dc_prev));
     return grads;
