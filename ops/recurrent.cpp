@@ -1,6 +1,7 @@
 #include "recurrent.hpp"
 
 #include <cstdint>
+#include <iterator>
 #include <memory>
 
 #include "../core/detail/instantiate.hpp"
@@ -273,8 +274,8 @@ std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates
     detail::lstm_output_forward(act + wide, c_out + narrow, count, hidden, tanh_c + narrow, h_out + narrow);
   });
   const CachePtr<T> shared = std::move(cache);  // freed with the nodes, or at once when nothing records
-  if (!detail::records<T>(std::initializer_list<Variable<T>>{gates, c}.begin(),
-                          std::initializer_list<Variable<T>>{gates, c}.end())) {
+  const Variable<T> inputs[] = {gates, c};
+  if (!detail::records(std::begin(inputs), std::end(inputs))) {
     return {detail::constant(std::move(h_value)), detail::constant(std::move(c_value))};
   }
 
