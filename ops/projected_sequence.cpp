@@ -66,17 +66,15 @@ ProjectedSequence<T>::ProjectedSequence(const Variable<T>& projected, int time_a
 
   runs_ = std::make_shared<detail::PerRun<RunState>>();
   joined_ = detail::record<T>(
-      "projected_sequence", Tensor<T>(T(0)), {projected_, weight_}, detail::saves_nothing(),
+      "projected_sequence", detail::token_value<T>(), {projected_, weight_}, detail::saves_nothing(),
       [runs = runs_, layout = layout_, length = length_](Variable<T>, const Variable<T>&) {
         RunState run = runs->take();
         Gradients<T> grads(2);
         if (run.has_weight_grad) grads[1] = detail::constant(std::move(run.weight_grad));
         if (run.steps.empty()) return grads;  // the projection needs no gradient
-        run.steps.resize(length);
-        for (auto& g : run.steps) {
-          if (!g.defined()) g = detail::constant<T>(Tensor<T>(xt::zeros<T>(layout->step_shape)));
-        }
-        grads[0] = length == 1 ? run.steps.front() : concat(run.steps, static_cast<int>(layout->time_axis));
+        grads[0] = detail::join_gradients<T>(
+            std::move(run.steps), length, [&](std::size_t) { return layout->step_shape; },
+            static_cast<int>(layout->time_axis));
         return grads;
       });
 }
@@ -122,7 +120,7 @@ Variable<T> ProjectedSequence<T>::gates(std::size_t t, const Variable<T>& h) con
         run.steps[t] = std::move(g);
       }
     });
-    grads[0] = detail::constant(Tensor<T>(T(0)));
+    grads[0] = detail::token_gradient<T>();
   };
   if (!h.defined()) {
     return detail::record<T>("sequence_step", std::move(out), {joined_}, detail::saves_nothing(),

@@ -284,7 +284,7 @@ std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates
   // gradients in one pass.
   auto deposits = std::make_shared<detail::RunDeposits<Variable<T>>>();
   const Variable<T> cell = detail::record<T>(
-      "lstm_cell", Tensor<T>(T(0)), {gates, c}, detail::saves_inputs({0, 1}),
+      "lstm_cell", detail::token_value<T>(), {gates, c}, detail::saves_inputs({0, 1}),
       [gates, c, shared, deposits](Variable<T>, const Variable<T>&) {
         std::vector<Variable<T>> outputs = deposits->take();
         outputs.resize(2);
@@ -294,7 +294,7 @@ std::pair<Variable<T>, Variable<T>> lstm_cell_pointwise(const Variable<T>& gates
     return detail::record<T>(name, std::move(value), {cell}, detail::saves_nothing(),
                              [deposits, index](Variable<T> g, const Variable<T>&) {
                                deposits->hand_in(index, std::move(g));
-                               return detail::single(detail::constant(Tensor<T>(T(0))));
+                               return detail::single(detail::token_gradient<T>());
                              });
   };
   return {output("lstm_cell_output", std::move(h_value), 0), output("lstm_cell_state", std::move(c_value), 1)};

@@ -18,17 +18,6 @@
 #include "shape.hpp"
 
 namespace tg {
-namespace {
-
-using detail::Gradients;
-
-template <class T>
-Variable<T> zeros_of(const Shape& shape) {
-  return detail::constant<T>(Tensor<T>(xt::zeros<T>(shape)));
-}
-
-}  // namespace
-
 template <class T>
 std::vector<Variable<T>> split(const Variable<T>& a, std::size_t size, int axis_in) {
   const Shape shape = a.shape();
@@ -61,20 +50,17 @@ std::vector<Variable<T>> split(const Variable<T>& a, std::size_t size, int axis_
 
   auto gradients = std::make_shared<detail::RunDeposits<Variable<T>>>();
   const Variable<T> token = detail::record<T>(
-      "split_input", Tensor<T>(T(0)), {a}, detail::saves_nothing(),
+      "split_input", detail::token_value<T>(), {a}, detail::saves_nothing(),
       [gradients, piece_shapes, axis](Variable<T>, const Variable<T>&) {
-        std::vector<Variable<T>> parts = gradients->take();
-        parts.resize(piece_shapes.size());
-        for (std::size_t k = 0; k < parts.size(); ++k) {
-          if (!parts[k].defined()) parts[k] = zeros_of<T>(piece_shapes[k]);
-        }
-        return detail::single(parts.size() == 1 ? parts.front() : concat(parts, static_cast<int>(axis)));
+        return detail::single(detail::join_gradients<T>(
+            gradients->take(), piece_shapes.size(), [&](std::size_t k) { return piece_shapes[k]; },
+            static_cast<int>(axis)));
       });
   for (std::size_t k = 0; k < piece_shapes.size(); ++k) {
     pieces.push_back(detail::record<T>("split", copy_piece(k), {token}, detail::saves_nothing(),
                                        [gradients, k](Variable<T> g, const Variable<T>&) {
                                          gradients->hand_in(k, std::move(g));
-                                         return detail::single(zeros_of<T>(Shape{}));
+                                         return detail::single(detail::token_gradient<T>());
                                        }));
   }
   return pieces;

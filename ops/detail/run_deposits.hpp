@@ -1,7 +1,7 @@
 // What the nodes of an op with several outputs hand, during one run of the backward engine, to the
-// op's one joining node (the engine runs it after them all: they read its output). Kept by the
-// engine's run number, so runs on several threads through one graph, or a run stopped half-way by
-// an exception, never mix theirs.
+// op's one joining node (the engine runs it after them all: they read its output, a token). Kept by
+// the engine's run number, so runs on several threads through one graph, or a run stopped half-way
+// by an exception, never mix theirs.
 #pragma once
 
 #include <cstddef>
@@ -12,8 +12,32 @@
 #include <vector>
 
 #include "../../core/detail/engine.hpp"
+#include "../../core/variable.hpp"
+#include "../shape.hpp"
 
 namespace tg::detail {
+
+// The joining node's output, which only orders the backward, and the gradient each output node
+// passes back to it (there is nothing to differentiate in it).
+template <class T>
+Tensor<T> token_value() {
+  return Tensor<T>(T(0));
+}
+template <class T>
+Variable<T> token_gradient() {
+  return Variable<T>(Tensor<T>(T(0)), false);
+}
+
+// The outputs' gradients joined along `axis` in one concat (recorded under create_graph); an output
+// none came for counts as zeros of its shape, shape_of(k).
+template <class T, class ShapeOf>
+Variable<T> join_gradients(std::vector<Variable<T>> parts, std::size_t count, ShapeOf&& shape_of, int axis) {
+  parts.resize(count);
+  for (std::size_t k = 0; k < count; ++k) {
+    if (!parts[k].defined()) parts[k] = Variable<T>(Tensor<T>(xt::zeros<T>(shape_of(k))), false);
+  }
+  return count == 1 ? parts.front() : concat(parts, axis);
+}
 
 // A state per run: what that run's nodes have handed in so far.
 template <class State>
