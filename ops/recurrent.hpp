@@ -1,6 +1,7 @@
-// The fused parts of a recurrent step: the gates' hidden projection added to the input's, and the
-// pointwise part of an LSTM step (what PyTorch's fused LSTM cell does after its gate GEMMs). Used
-// by nn::LSTM, nn::GRU and their cells; differentiable to any order.
+// The fused parts of an LSTM step: the gates' hidden projection added to the input's (for one step,
+// or read step by step from a whole sequence's projection), and the pointwise part (what PyTorch's
+// fused LSTM cell does after its gate GEMMs). Used by nn::LSTM and nn::LSTMCell; differentiable to
+// any order.
 #pragma once
 
 #include <cstddef>
