@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "../core/errors.hpp"
 #include "../ops/conv.hpp"
 #include "init.hpp"
 #include "module.hpp"

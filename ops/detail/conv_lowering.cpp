@@ -152,42 +152,45 @@ ConvPlan checked_plan(const char* op, const Shape& x, const Shape& w, std::size_
 }
 
 // The checks both ops share: dimensions, positive options, a non-empty kernel, a bias of `out` values.
-template <class T>
-void check_common(const char* op, const Tensor<T>& x, const Tensor<T>& w, const char* weight_layout, std::size_t stride,
+void check_common(const char* op, const Shape& x, const Shape& w, const char* weight_layout, std::size_t stride,
                   std::size_t dilation, std::size_t groups) {
-  if (x.dimension() != 4) fail(op, "input must be 4-D (N, C, H, W), got {}", format_shape(x.shape()));
-  if (w.dimension() != 4) fail(op, "weight must be 4-D {}, got {}", weight_layout, format_shape(w.shape()));
+  if (x.size() != 4) fail(op, "input must be 4-D (N, C, H, W), got {}", format_shape(x));
+  if (w.size() != 4) fail(op, "weight must be 4-D {}, got {}", weight_layout, format_shape(w));
   if (stride == 0) fail(op, "stride must be positive, got 0");
   if (dilation == 0) fail(op, "dilation must be positive, got 0");
   if (groups == 0) fail(op, "groups must be positive, got 0");
 }
 
-template <class T>
-void check_bias(const char* op, const Variable<T>& b, const Tensor<T>& w, std::size_t out) {
-  if (b.defined() && (b.value().dimension() != 1 || b.value().shape()[0] != out)) {
-    fail(op, "bias has shape {} but weight {} needs ({},)", format_shape(b.value().shape()), format_shape(w.shape()),
-         out);
+void check_bias(const char* op, const Shape* b, const Shape& w, std::size_t out) {
+  if (b && (b->size() != 1 || (*b)[0] != out)) {
+    fail(op, "bias has shape {} but weight {} needs ({},)", format_shape(*b), format_shape(w), out);
   }
+}
+
+template <class T>
+const Shape* bias_shape(const Variable<T>& b, Shape& storage) {
+  if (!b.defined()) return nullptr;
+  storage = shape_of(b.value());
+  return &storage;
 }
 
 }  // namespace
 
-template <class T>
-ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Variable<T>& b, std::size_t stride,
+ConvPlan plan_conv2d(const char* op, const Shape& x, const Shape& w, const Shape* b, std::size_t stride,
                      std::size_t padding, std::size_t dilation, std::size_t groups) {
   check_common(op, x, w, "(O, C/groups, kH, kW)", stride, dilation, groups);
-  const std::size_t C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
-  const std::size_t O = w.shape()[0], kh = w.shape()[2], kw = w.shape()[3];
-  if (C != w.shape()[1] * groups) {
-    fail(op, "input has {} channels but weight {} with groups {} expects {}", C, format_shape(w.shape()), groups,
-         w.shape()[1] * groups);
+  const std::size_t C = x[1], H = x[2], W = x[3];
+  const std::size_t O = w[0], kh = w[2], kw = w[3];
+  if (C != w[1] * groups) {
+    fail(op, "input has {} channels but weight {} with groups {} expects {}", C, format_shape(w), groups,
+         w[1] * groups);
   }
   if (O % groups != 0) {
-    fail(op, "weight {} has {} output channels, which groups {} does not divide", format_shape(w.shape()), O,
+    fail(op, "weight {} has {} output channels, which groups {} does not divide", format_shape(w), O,
          groups);
   }
   check_bias(op, b, w, O);
-  if (kh == 0 || kw == 0) fail(op, "weight {} has an empty kernel", format_shape(w.shape()));
+  if (kh == 0 || kw == 0) fail(op, "weight {} has an empty kernel", format_shape(w));
   // floor((size + 2p - span) / s) + 1 with span = d(k-1) + 1, which is zero or negative for too small an input.
   const std::size_t ph = padded_extent(op, "height", H, padding), pw = padded_extent(op, "width", W, padding);
   const std::size_t sh = dilated_extent(op, kh, dilation), sw = dilated_extent(op, kw, dilation);
@@ -199,17 +202,24 @@ ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, con
     };
     fail(op,
          "input {} is too small for kernel {}x{} with stride {}, padding {}, dilation {}: the output would be {}x{}",
-         format_shape(x.shape()), kh, kw, stride, padding, dilation, would_be(ph, sh), would_be(pw, sw));
+         format_shape(x), kh, kw, stride, padding, dilation, would_be(ph, sh), would_be(pw, sw));
   }
-  return checked_plan(op, shape_of(x), shape_of(w), groups, stride, padding, dilation, {C, H, W},
+  return checked_plan(op, x, w, groups, stride, padding, dilation, {C, H, W},
                       {O, (ph - sh) / stride + 1, (pw - sw) / stride + 1});
+}
+
+template <class T>
+ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Variable<T>& b, std::size_t stride,
+                     std::size_t padding, std::size_t dilation, std::size_t groups) {
+  Shape storage;
+  return plan_conv2d(op, shape_of(x), shape_of(w), bias_shape(b, storage), stride, padding, dilation, groups);
 }
 
 template <class T>
 ConvPlan plan_conv_transpose2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Variable<T>& b,
                                std::size_t stride, std::size_t padding, std::size_t output_padding, std::size_t groups,
                                std::size_t dilation) {
-  check_common(op, x, w, "(C_in, C_out/groups, kH, kW)", stride, dilation, groups);
+  check_common(op, shape_of(x), shape_of(w), "(C_in, C_out/groups, kH, kW)", stride, dilation, groups);
   const std::size_t C_in = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
   const std::size_t kh = w.shape()[2], kw = w.shape()[3];
   if (C_in != w.shape()[0]) {
@@ -217,7 +227,8 @@ ConvPlan plan_conv_transpose2d(const char* op, const Tensor<T>& x, const Tensor<
   }
   if (C_in % groups != 0) fail(op, "input channels {} are not divisible by groups {}", C_in, groups);
   const std::size_t C_out = checked_mul(op, w.shape()[1], groups);
-  check_bias(op, b, w, C_out);
+  Shape storage;
+  check_bias(op, bias_shape(b, storage), shape_of(w), C_out);
   if (kh == 0 || kw == 0) fail(op, "weight {} has an empty kernel", format_shape(w.shape()));
   if (output_padding >= stride && output_padding >= dilation) {
     fail(op, "output_padding {} must be smaller than either stride {} or dilation {}", output_padding, stride,

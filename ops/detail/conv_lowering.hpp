@@ -44,6 +44,10 @@ template <class T>
 ConvPlan plan_conv2d(const char* op, const Tensor<T>& x, const Tensor<T>& w, const Variable<T>& b,
                      std::size_t stride, std::size_t padding, std::size_t dilation, std::size_t groups);
 
+// The same from the shapes alone (b: the bias's, or null for none).
+ConvPlan plan_conv2d(const char* op, const Shape& x, const Shape& w, const Shape* b, std::size_t stride,
+                     std::size_t padding, std::size_t dilation, std::size_t groups);
+
 // The same for conv_transpose2d: x (N, C_in, H, W), w (C_in, C_out/groups, kH, kW), b (C_out,):
 // the plan of the convolution it is the adjoint of, from (N, C_out, OH, OW) to (N, C_in, H, W),
 // with OH = (H - 1)·stride - 2·padding + dilation·(kH - 1) + output_padding + 1.
