@@ -5,6 +5,7 @@
 #include "arithmetic.hpp"
 #include "attention.hpp"
 #include "conv.hpp"
+#include "conv_chain.hpp"
 #include "dropout.hpp"
 #include "elementwise.hpp"
 #include "indexing.hpp"
