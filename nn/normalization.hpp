@@ -45,6 +45,9 @@ class BatchNorm : public Module<T> {
     return fmt::format("{}({})", this->class_name(), args);
   }
 
+  std::size_t num_features() const { return num_features_; }
+  double eps() const { return eps_; }
+  double momentum() const { return momentum_; }
   Variable<T>& weight() { return weight_; }  // undefined without affine
   Variable<T>& bias() { return bias_; }
   Variable<T>& running_mean() { return running_mean_; }  // undefined without track_running_stats

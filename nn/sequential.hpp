@@ -1,9 +1,12 @@
 // Sequential: applies its children in order; children are named "0", "1", ...
 #pragma once
 
+#include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "module.hpp"
 
@@ -39,19 +42,57 @@ class Sequential : public Module<T> {
 
   // Replaces the children at positions [first, first + count) with `module`, named as the first
   // of them: what a fusion pass (nn/fuse.hpp) does.
+  // Drops every run set by run_through (positions move).
   void replace(std::size_t first, std::size_t count, std::shared_ptr<Module<T>> module) {
     this->replace_modules(first, count, std::move(module));
+    runs_.clear();
+  }
+
+  // From now on forward applies `runner` in place of the children at [first, first + count), which
+  // stay the children: names, parameters, checkpoints and train/eval see no difference. What a
+  // fusion pass does when the fused modules must keep their names (nn/fuse.hpp). A run may not
+  // overlap another; std::invalid_argument names the positions otherwise.
+  void run_through(std::size_t first, std::size_t count, std::shared_ptr<Module<T>> runner) {
+    if (count == 0 || first + count > size()) {
+      throw std::invalid_argument("Sequential::run_through: children [" + std::to_string(first) + ", " +
+                                  std::to_string(first + count) + ") of " + std::to_string(size()));
+    }
+    for (const auto& [at, run] : runs_) {
+      if (at < first + count && first < at + run.first) {
+        throw std::invalid_argument("Sequential::run_through: children [" + std::to_string(first) + ", " +
+                                    std::to_string(first + count) + ") overlap the run at [" + std::to_string(at) +
+                                    ", " + std::to_string(at + run.first) + ")");
+      }
+    }
+    runs_[first] = {count, std::move(runner)};
+  }
+
+  // Whether the child at `position` is in a run set by run_through.
+  bool in_run(std::size_t position) const {
+    for (const auto& [at, run] : runs_) {
+      if (at <= position && position < at + run.first) return true;
+    }
+    return false;
   }
 
   Variable<T> forward(const Variable<T>& x) override {
     Variable<T> y = x;
-    for (const auto& child : this->children()) y = child.second->forward(y);
+    const auto& children = this->children();
+    for (std::size_t i = 0; i < children.size();) {
+      if (const auto run = runs_.find(i); run != runs_.end()) {
+        y = run->second.second->forward(y);
+        i += run->second.first;
+      } else {
+        y = children[i++].second->forward(y);
+      }
+    }
     return y;
   }
   std::string describe() const override { return "Sequential"; }
 
  private:
   std::size_t next_index_ = 0;
+  std::map<std::size_t, std::pair<std::size_t, std::shared_ptr<Module<T>>>> runs_;  // first -> (count, runner)
 };
 
 }  // namespace tg::nn
