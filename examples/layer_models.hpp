@@ -152,6 +152,9 @@ inline std::shared_ptr<tg::nn::Module<float>> make_fashion_resnet() {
   net->push_back(std::make_shared<AdaptiveAvgPool2d<float>>(tg::Shape{1, 1}));
   net->push_back(std::make_shared<Flatten<float>>());
   net->push_back(std::make_shared<Linear<float>>(64, 10));
+  // Each block's Conv-BN-ReLU-Conv-BN trains as one op whose inner values stay in oneDNN's layout
+  // (the stem and the 1x1 shortcuts, on im2col, run their modules one by one).
+  fuse_conv_batch_norm(*net);
   return net;
 }
 
