@@ -5,11 +5,14 @@
 #ifdef TG_HAVE_DNNL
 #include <omp.h>
 
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "../../core/detail/cpu.hpp"
+#include "blocked_norm_avx512.hpp"
 #include "dnnl_primitives.hpp"
 #endif
 
@@ -66,14 +69,35 @@ struct Layer {
 // value is reordered between the chain's ends.
 struct Chain {
   std::vector<Layer> layers;
+  // The last normalisation runs on tapegrad's AVX-512 kernels (blocked_norm_avx512.hpp), straight
+  // between the blocked convolution output and the plain op output, instead of oneDNN's plus reorders.
+  bool plain_end = false;
 };
 
+// Whether the chain's end can be normalised by blocked_norm_avx512: its layout is 16-channel blocks
+// with no padding channels.
+bool ends_in_plain(const ChainLayer& last, const memory::desc& layout) {
+#if TG_BLOCKED_NORM_AVX512
+  if (!has_avx512() || last.conv.O % 16 != 0) return false;
+  const ConvPlan& p = last.conv;
+  return layout == memory::desc({dim(p.N), dim(p.O), dim(p.g.out_h), dim(p.g.out_w)}, memory::data_type::f32,
+                                memory::format_tag::aBcd16b);
+#else
+  (void)last;
+  (void)layout;
+  return false;
+#endif
+}
+
+// The chain's input and its gradient are reordered from and to the plain layout, whatever layouts
+// the first convolution takes them in; past it, each layout must be its predecessor's output's.
 bool lines_up(const std::vector<std::shared_ptr<const Convolution>>& convs) {
   for (std::size_t i = 0; i < convs.size(); ++i) {
     const Convolution& c = *convs[i];
     const memory::desc& out = c.forward_y.computed();
     if (c.data_dy.computed() != out || c.weights_dy.computed() != out) return false;
-    const memory::desc& in = i == 0 ? c.forward_x.computed() : convs[i - 1]->forward_y.computed();
+    if (i == 0) continue;
+    const memory::desc& in = convs[i - 1]->forward_y.computed();
     if (c.forward_x.computed() != in || c.weights_x.computed() != in || c.data_dx.computed() != in) return false;
   }
   return true;
@@ -82,7 +106,7 @@ bool lines_up(const std::vector<std::shared_ptr<const Convolution>>& convs) {
 std::shared_ptr<const Chain> build(const std::vector<ChainLayer>& layers) {
   std::vector<std::shared_ptr<const Convolution>> convs;
   for (const ChainLayer& l : layers) {
-    convs.push_back(convolution(l.conv));
+    convs.push_back(convolution(l.conv, /*any_width=*/true));
     if (!convs.back()) return nullptr;
   }
   if (!lines_up(convs)) return nullptr;
@@ -96,6 +120,7 @@ std::shared_ptr<const Chain> build(const std::vector<ChainLayer>& layers) {
   } catch (const std::runtime_error&) {
     return nullptr;
   }
+  chain->plain_end = ends_in_plain(layers.back(), convs.back()->forward_y.computed());
   return chain;
 }
 
@@ -167,6 +192,90 @@ class ChainTape {
   std::vector<std::vector<float>> mean, variance;
 };
 
+namespace {
+
+// oneDNN's batch normalisation (with its fused ReLU) of the blocked convolution output.
+void normalize(const ChainLayer& layer, const Normalization& n, const ChainParameters& p, const memory& out,
+               const memory& normalized, const memory& mask, float* mean, float* variance, dnnl::stream& stream) {
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, out},
+                                       {DNNL_ARG_DST, normalized},
+                                       {DNNL_ARG_MEAN, over(n.channels, mean)},
+                                       {DNNL_ARG_VARIANCE, over(n.channels, variance)}};
+  if (layer.affine) {
+    args.emplace(DNNL_ARG_SCALE, over(n.channels, p.scale));
+    args.emplace(DNNL_ARG_SHIFT, over(n.channels, p.shift));
+  }
+  if (layer.relu) args.emplace(DNNL_ARG_WORKSPACE, mask);
+  run(n.forward, n.forward_scratchpad, std::move(args), stream);
+}
+
+void normalize_backward(const ChainLayer& layer, const Normalization& n, const ChainParameters& p,
+                        const ChainTape& tape, std::size_t i, const memory& g, const memory& dconv, float* dscale,
+                        float* dshift, dnnl::stream& stream) {
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, tape.output[i]},
+                                       {DNNL_ARG_MEAN, over(n.channels, tape.mean[i].data())},
+                                       {DNNL_ARG_VARIANCE, over(n.channels, tape.variance[i].data())},
+                                       {DNNL_ARG_DIFF_DST, g},
+                                       {DNNL_ARG_DIFF_SRC, dconv}};
+  if (layer.affine) {
+    args.emplace(DNNL_ARG_SCALE, over(n.channels, p.scale));
+    args.emplace(DNNL_ARG_SHIFT, over(n.channels, p.shift));  // unread, but oneDNN 2.6 asks for it
+    args.emplace(DNNL_ARG_DIFF_SCALE, over(n.channels, dscale));
+    args.emplace(DNNL_ARG_DIFF_SHIFT, over(n.channels, dshift));
+  }
+  if (layer.relu) args.emplace(DNNL_ARG_WORKSPACE, tape.mask[i]);
+  run(n.backward, n.backward_scratchpad, std::move(args), stream);
+}
+
+#if TG_BLOCKED_NORM_AVX512
+BlockedPlanes planes_of(const ChainLayer& layer) {
+  return {layer.conv.N, layer.conv.O, layer.conv.positions()};
+}
+
+std::vector<float> inverse_std(const float* variance, std::size_t channels, float eps) {
+  std::vector<float> inv(channels);
+  for (std::size_t c = 0; c < channels; ++c) inv[c] = static_cast<float>(1.0 / std::sqrt(double(variance[c]) + eps));
+  return inv;
+}
+
+// The last layer: statistics of the blocked output, then y = x·a + b (a = gamma/std, b = beta - mean·a),
+// as batch_norm folds them, written plain.
+void normalize_into_plain(const ChainLayer& layer, const ChainParameters& p, const memory& out, float* y, float* mean,
+                          float* variance) {
+  const BlockedPlanes planes = planes_of(layer);
+  const auto* blocked = static_cast<const float*>(out.get_data_handle());
+  std::vector<double> partial(2 * planes.N * planes.C);
+  blocked_moments_avx512(blocked, planes, partial.data(), mean, variance);
+  const std::vector<float> inv = inverse_std(variance, planes.C, layer.eps);
+  std::vector<float> a(planes.C), b(planes.C);
+  for (std::size_t c = 0; c < planes.C; ++c) {
+    a[c] = (p.scale ? p.scale[c] : 1.0f) * inv[c];
+    b[c] = (p.shift ? p.shift[c] : 0.0f) - mean[c] * a[c];
+  }
+  blocked_normalize_avx512(blocked, planes, a.data(), b.data(), layer.relu, y);
+}
+
+void normalize_backward_from_plain(const ChainLayer& layer, const ChainParameters& p, const ChainTape& tape,
+                                   std::size_t i, const float* dy, const memory& dconv, float* dscale, float* dshift) {
+  const BlockedPlanes planes = planes_of(layer);
+  std::vector<double> partial(2 * planes.N * planes.C);
+  const std::vector<float> inv = inverse_std(tape.variance[i].data(), planes.C, layer.eps);
+  blocked_normalize_backward_avx512(static_cast<const float*>(tape.output[i].get_data_handle()), dy, planes,
+                                    tape.mean[i].data(), inv.data(), p.scale, p.shift, layer.relu, partial.data(),
+                                    static_cast<float*>(dconv.get_data_handle()), dscale, dshift);
+}
+#else
+void normalize_into_plain(const ChainLayer&, const ChainParameters&, const memory&, float*, float*, float*) {
+  throw std::logic_error("normalize_into_plain: built without the AVX-512 kernels");
+}
+void normalize_backward_from_plain(const ChainLayer&, const ChainParameters&, const ChainTape&, std::size_t,
+                                   const float*, const memory&, float*, float*) {
+  throw std::logic_error("normalize_backward_from_plain: built without the AVX-512 kernels");
+}
+#endif
+
+}  // namespace
+
 bool dnnl_chains(const std::vector<ChainLayer>& layers) { return cache().find(layers) != nullptr; }
 
 std::shared_ptr<const ChainTape> dnnl_chain_forward(const std::vector<ChainLayer>& layers,
@@ -178,8 +287,7 @@ std::shared_ptr<const ChainTape> dnnl_chain_forward(const std::vector<ChainLayer
   tape->chain = chain;
   dnnl::stream stream(cpu_engine());
   const std::size_t last = layers.size() - 1;
-  memory in = owned(chain->layers[0].conv->forward_x.computed());
-  chain->layers[0].conv->forward_x.bring_in_to(x, in, stream);
+  memory in = chain->layers[0].conv->forward_x.bring_in(x, Workspace::kInput, stream);
   for (std::size_t i = 0; i <= last; ++i) {
     const Convolution& c = *chain->layers[i].conv;
     const Normalization& n = chain->layers[i].norm;
@@ -193,19 +301,16 @@ std::shared_ptr<const ChainTape> dnnl_chain_forward(const std::vector<ChainLayer
          {DNNL_ARG_BIAS, over(c.bias, p.bias ? p.bias : zeros.data())},
          {DNNL_ARG_DST, out}},
         stream);
-    const memory normalized = i == last ? c.forward_y.target(y, Workspace::kOutput) : owned(n.data);
-    const memory mask = layers[i].relu ? owned(n.mask) : memory();
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, out},
-                                         {DNNL_ARG_DST, normalized},
-                                         {DNNL_ARG_MEAN, over(n.channels, mean[i])},
-                                         {DNNL_ARG_VARIANCE, over(n.channels, variance[i])}};
-    if (layers[i].affine) {
-      args.emplace(DNNL_ARG_SCALE, over(n.channels, p.scale));
-      args.emplace(DNNL_ARG_SHIFT, over(n.channels, p.shift));
+    memory normalized, mask;
+    if (i == last && chain->plain_end) {
+      stream.wait();
+      normalize_into_plain(layers[i], p, out, y, mean[i], variance[i]);
+    } else {
+      normalized = i == last ? c.forward_y.target(y, Workspace::kOutput) : owned(n.data);
+      if (layers[i].relu) mask = owned(n.mask);
+      normalize(layers[i], n, p, out, normalized, mask, mean[i], variance[i], stream);
+      if (i == last) c.forward_y.send_out(normalized, y, stream);
     }
-    if (layers[i].relu) args.emplace(DNNL_ARG_WORKSPACE, mask);
-    run(n.forward, n.forward_scratchpad, std::move(args), stream);
-    if (i == last) c.forward_y.send_out(normalized, y, stream);
     if (keep) {
       tape->input.push_back(i == 0 ? memory() : in);  // the chain's input is brought in again
       tape->output.push_back(out);
@@ -231,29 +336,25 @@ void dnnl_chain_backward(const std::vector<ChainLayer>& layers, const std::vecto
   // The gradient of the current layer's output lives in one slot, that of its convolution's
   // output in the other.
   const Convolution& final_conv = *chain.layers[last].conv;
-  memory g = in_slot(final_conv.forward_y.computed(), Workspace::kGradient);
-  final_conv.forward_y.bring_in_to(dy, g, stream);
+  memory g;
+  if (!chain.plain_end) {
+    g = in_slot(final_conv.forward_y.computed(), Workspace::kGradient);
+    final_conv.forward_y.bring_in_to(dy, g, stream);
+  }
   for (std::size_t i = last + 1; i-- > 0;) {
     const Convolution& c = *chain.layers[i].conv;
     const Normalization& n = chain.layers[i].norm;
     const std::size_t O = layers[i].conv.O;
     const ChainGradients& d = grads[i];
     const memory dconv = in_slot(n.data, Workspace::kOtherGradient);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, tape.output[i]},
-                                         {DNNL_ARG_MEAN, over(n.channels, tape.mean[i].data())},
-                                         {DNNL_ARG_VARIANCE, over(n.channels, tape.variance[i].data())},
-                                         {DNNL_ARG_DIFF_DST, g},
-                                         {DNNL_ARG_DIFF_SRC, dconv}};
-    std::vector<float> unwanted;
-    if (layers[i].affine) {
-      if (!d.scale || !d.shift) unwanted.resize(O);
-      args.emplace(DNNL_ARG_SCALE, over(n.channels, parameters[i].scale));
-      args.emplace(DNNL_ARG_SHIFT, over(n.channels, parameters[i].shift));  // unread, but oneDNN 2.6 asks for it
-      args.emplace(DNNL_ARG_DIFF_SCALE, over(n.channels, d.scale ? d.scale : unwanted.data()));
-      args.emplace(DNNL_ARG_DIFF_SHIFT, over(n.channels, d.shift ? d.shift : unwanted.data()));
+    std::vector<float> unwanted(d.scale && d.shift ? 0 : 2 * O);  // apart: the plain end reads both back
+    float* dscale = d.scale ? d.scale : unwanted.data();
+    float* dshift = d.shift ? d.shift : unwanted.data() + O;
+    if (i == last && chain.plain_end) {
+      normalize_backward_from_plain(layers[i], parameters[i], tape, i, dy, dconv, dscale, dshift);
+    } else {
+      normalize_backward(layers[i], n, parameters[i], tape, i, g, dconv, dscale, dshift, stream);
     }
-    if (layers[i].relu) args.emplace(DNNL_ARG_WORKSPACE, tape.mask[i]);
-    run(n.backward, n.backward_scratchpad, std::move(args), stream);
 
     // The data gradient first: it reads the weights from the slot the weight gradient then uses.
     if (i > 0 || dx) {

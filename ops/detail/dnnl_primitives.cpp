@@ -215,10 +215,10 @@ Convolution::Convolution(const ConvPlan& p, dnnl::algorithm algorithm) {
   weights_dw = Layout(w_plain, weights.diff_weights_desc());
 }
 
-std::shared_ptr<const Convolution> convolution(const ConvPlan& p) {
+std::shared_ptr<const Convolution> convolution(const ConvPlan& p, bool any_width) {
   const ConvGeometry& g = p.g;
   if (p.N == 0 || p.O == 0 || g.out_h == 0 || g.out_w == 0) return nullptr;
-  if (g.channels < 16 || g.kernel_h * g.kernel_w == 1) return nullptr;  // measured no faster than im2col
+  if (!any_width && (g.channels < 16 || g.kernel_h * g.kernel_w == 1)) return nullptr;  // no faster than im2col
   if (far_padding(g.height, g.out_h, g.kernel_h, g) < 0 || far_padding(g.width, g.out_w, g.kernel_w, g) < 0) {
     return nullptr;
   }

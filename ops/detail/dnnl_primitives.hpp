@@ -111,8 +111,10 @@ int caller_threads();
 memory::dim far_padding(std::size_t in, std::size_t out, std::size_t kernel, const ConvGeometry& g);
 
 // The built primitives of plan p for the calling thread's thread count, null where oneDNN has
-// none (or the plan is one im2col does as well).
-std::shared_ptr<const Convolution> convolution(const ConvPlan& p);
+// none. Unless any_width, also null for the plans im2col does as well on its own (fewer than 16
+// input channels per group, or a 1x1 kernel): in a chain (dnnl_chain.hpp) those still save the
+// reorders around them.
+std::shared_ptr<const Convolution> convolution(const ConvPlan& p, bool any_width = false);
 
 }  // namespace tg::detail::dnnl_support
 #endif
