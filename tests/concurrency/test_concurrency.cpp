@@ -266,3 +266,22 @@ TEST_CASE("eight threads back-propagating through one LSTM's graph with retain_g
   });
   CHECK(mismatches == 0);
 }
+
+TEST_CASE("eight threads back-propagating through one fused Conv-BatchNorm chain with retain_graph agree") {
+  // The chain's backward reads its tape and writes only the calling thread's buffers.
+  auto net = std::make_shared<nn::Sequential<float>>(nn::Conv2d(16, 16, 3, 1, 1), nn::BatchNorm2d(16), nn::ReLU(),
+                                                     nn::Conv2d(16, 16, 3, 1, 1), nn::BatchNorm2d(16));
+  REQUIRE(nn::fuse_conv_batch_norm(*net) == 1);
+  Generator gen(7);
+  Variable<float> x(test::uniform<float>({4, 16, 8, 8}, gen), true);
+  const Variable<float> y = (*net)(x);
+  const Variable<float> loss = sum(y * y);
+  const Tensor<float> once = grad<float>({loss}, {x}, {}, true)[0].value();
+  std::atomic<int> mismatches{0};
+  on_threads([&](std::size_t) {
+    for (int i = 0; i < 5; ++i) {
+      if (grad<float>({loss}, {x}, {}, true)[0].value() != once) ++mismatches;
+    }
+  });
+  CHECK(mismatches == 0);
+}
