@@ -52,6 +52,53 @@ inline void load_plain_tile(const float* plain, std::size_t HW, std::size_t at, 
   transpose(r);
 }
 
+// Block b's 16 channel sums into the two halves of `partial` (N·C doubles each).
+inline void store_partials(std::size_t b, const BlockedPlanes& p, __m512 first, __m512 second, double* partial) {
+  const std::size_t groups = p.C / lanes, at = (b / groups) * p.C + (b % groups) * lanes;
+  alignas(64) float a[lanes], c[lanes];
+  _mm512_store_ps(a, first);
+  _mm512_store_ps(c, second);
+  for (std::size_t i = 0; i < lanes; ++i) {
+    partial[at + i] = a[i];
+    partial[p.N * p.C + at + i] = c[i];
+  }
+}
+
+// Channel c's two sums over the images, added in image order (the same on any thread count).
+inline void add_partials(const double* partial, const BlockedPlanes& p, std::size_t c, double& first, double& second) {
+  first = second = 0;
+  for (std::size_t n = 0; n < p.N; ++n) {
+    first += partial[n * p.C + c];
+    second += partial[p.N * p.C + n * p.C + c];
+  }
+}
+
+// The backward's walk over block b: fn(i, x̂, g) for each position i, g being gz past the ReLU
+// (z > 0 where z = x̂·gamma + beta). gamma and beta null: 1 and 0.
+template <class F>
+inline void walk_gradients(std::size_t b, const float* y, const float* gz, const BlockedPlanes& p, const float* mean,
+                           const float* inv_std, const float* gamma, const float* beta, bool relu, F&& fn) {
+  const std::size_t g = (b % (p.C / lanes)) * lanes;
+  const float* yb = y + block_offset(b, p);
+  const float* gb = gz + block_offset(b, p);
+  const __m512 mu = _mm512_loadu_ps(mean + g), is = _mm512_loadu_ps(inv_std + g);
+  const __m512 ga = gamma ? _mm512_loadu_ps(gamma + g) : _mm512_set1_ps(1.0f);
+  const __m512 be = beta ? _mm512_loadu_ps(beta + g) : _mm512_setzero_ps();
+  for (std::size_t at = 0; at < p.HW; at += lanes) {
+    const std::size_t k = p.HW - at < lanes ? p.HW - at : lanes;
+    __m512 r[16];
+    load_plain_tile(gb, p.HW, at, k, r);
+    for (std::size_t i = 0; i < k; ++i) {
+      const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(yb + (at + i) * lanes), mu), is);
+      __m512 gi = r[i];
+      if (relu) {
+        gi = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_fmadd_ps(xhat, ga, be), _mm512_setzero_ps(), _CMP_GT_OQ), gi);
+      }
+      fn(at + i, xhat, gi);
+    }
+  }
+}
+
 }  // namespace
 
 void blocked_moments_avx512(const float* y, const BlockedPlanes& p, double* partial, float* mean, float* variance) {
@@ -68,23 +115,13 @@ void blocked_moments_avx512(const float* y, const BlockedPlanes& p, double* part
         sum[i & 1] = _mm512_add_ps(sum[i & 1], d);
         squares[i & 1] = _mm512_fmadd_ps(d, d, squares[i & 1]);
       }
-      const std::size_t at = (b / (p.C / lanes)) * p.C + (b % (p.C / lanes)) * lanes;
-      alignas(64) float s1[lanes], s2[lanes];
-      _mm512_store_ps(s1, _mm512_add_ps(sum[0], sum[1]));
-      _mm512_store_ps(s2, _mm512_add_ps(squares[0], squares[1]));
-      for (std::size_t c = 0; c < lanes; ++c) {
-        partial[at + c] = s1[c];
-        partial[p.N * p.C + at + c] = s2[c];
-      }
+      store_partials(b, p, _mm512_add_ps(sum[0], sum[1]), _mm512_add_ps(squares[0], squares[1]), partial);
     }
   });
   const double count = static_cast<double>(p.N * p.HW);
   for (std::size_t c = 0; c < p.C; ++c) {
     double a = 0, q = 0;
-    for (std::size_t n = 0; n < p.N; ++n) {
-      a += partial[n * p.C + c];
-      q += partial[p.N * p.C + n * p.C + c];
-    }
+    add_partials(partial, p, c, a, q);
     const double first_value = y[(c / lanes) * p.HW * lanes + c % lanes];
     const double m = a / count;
     mean[c] = static_cast<float>(first_value + m);
@@ -120,78 +157,37 @@ void blocked_normalize_backward_avx512(const float* y, const float* gz, const Bl
                                        const float* inv_std, const float* gamma, const float* beta, bool relu,
                                        double* partial, float* gy, float* dgamma, float* dbeta) {
   const std::size_t groups = p.C / lanes, blocks = p.N * groups;
-  const auto per_channel = [](const float* v, std::size_t g, float otherwise) {
-    return v ? _mm512_loadu_ps(v + g * lanes) : _mm512_set1_ps(otherwise);
-  };
-  // g: gz past the ReLU (z > 0 where z = x̂·gamma + beta), for position i of the tile.
-  const auto gradient = [&](const __m512 r[16], std::size_t i, __m512 xhat, __m512 ga, __m512 be) {
-    if (!relu) return r[i];
-    const __mmask16 live = _mm512_cmp_ps_mask(_mm512_fmadd_ps(xhat, ga, be), _mm512_setzero_ps(), _CMP_GT_OQ);
-    return _mm512_maskz_mov_ps(live, r[i]);
-  };
   // First sweep: Σ g and Σ g·x̂ per block.
   parallel_blocks(blocks, 2 * p.HW * lanes, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t b = lo; b < hi; ++b) {
-      const std::size_t g = b % groups;
-      const float* yb = y + block_offset(b, p);
-      const float* gb = gz + block_offset(b, p);
-      const __m512 mu = _mm512_loadu_ps(mean + g * lanes), is = _mm512_loadu_ps(inv_std + g * lanes);
-      const __m512 ga = per_channel(gamma, g, 1.0f), be = per_channel(beta, g, 0.0f);
       __m512 sum = _mm512_setzero_ps(), dot = _mm512_setzero_ps();
-      for (std::size_t at = 0; at < p.HW; at += lanes) {
-        const std::size_t k = p.HW - at < lanes ? p.HW - at : lanes;
-        __m512 r[16];
-        load_plain_tile(gb, p.HW, at, k, r);
-        for (std::size_t i = 0; i < k; ++i) {
-          const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(yb + (at + i) * lanes), mu), is);
-          const __m512 gi = gradient(r, i, xhat, ga, be);
-          sum = _mm512_add_ps(sum, gi);
-          dot = _mm512_fmadd_ps(gi, xhat, dot);
-        }
-      }
-      const std::size_t at = (b / groups) * p.C + g * lanes;
-      alignas(64) float s[lanes], d[lanes];
-      _mm512_store_ps(s, sum);
-      _mm512_store_ps(d, dot);
-      for (std::size_t c = 0; c < lanes; ++c) {
-        partial[at + c] = s[c];
-        partial[p.N * p.C + at + c] = d[c];
-      }
+      walk_gradients(b, y, gz, p, mean, inv_std, gamma, beta, relu, [&](std::size_t, __m512 xhat, __m512 g) {
+        sum = _mm512_add_ps(sum, g);
+        dot = _mm512_fmadd_ps(g, xhat, dot);
+      });
+      store_partials(b, p, sum, dot, partial);
     }
   });
   for (std::size_t c = 0; c < p.C; ++c) {
     double s = 0, d = 0;
-    for (std::size_t n = 0; n < p.N; ++n) {
-      s += partial[n * p.C + c];
-      d += partial[p.N * p.C + n * p.C + c];
-    }
+    add_partials(partial, p, c, s, d);
     dbeta[c] = static_cast<float>(s);
     dgamma[c] = static_cast<float>(d);
   }
   // Second sweep: gy = gamma·inv_std·(g - Σg/m - x̂·Σg·x̂/m), written blocked.
-  const float inv_count = 1.0f / static_cast<float>(p.N * p.HW);
+  const __m512 inv_count = _mm512_set1_ps(1.0f / static_cast<float>(p.N * p.HW));
   parallel_blocks(blocks, 3 * p.HW * lanes, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t b = lo; b < hi; ++b) {
-      const std::size_t g = b % groups;
-      const float* yb = y + block_offset(b, p);
-      const float* gb = gz + block_offset(b, p);
+      const std::size_t g = (b % groups) * lanes;
       float* out = gy + block_offset(b, p);
-      const __m512 mu = _mm512_loadu_ps(mean + g * lanes), is = _mm512_loadu_ps(inv_std + g * lanes);
-      const __m512 ga = per_channel(gamma, g, 1.0f), be = per_channel(beta, g, 0.0f);
-      const __m512 scale = _mm512_mul_ps(ga, is);
-      const __m512 mean_g = _mm512_mul_ps(_mm512_loadu_ps(dbeta + g * lanes), _mm512_set1_ps(inv_count));
-      const __m512 mean_gx = _mm512_mul_ps(_mm512_loadu_ps(dgamma + g * lanes), _mm512_set1_ps(inv_count));
-      for (std::size_t at = 0; at < p.HW; at += lanes) {
-        const std::size_t k = p.HW - at < lanes ? p.HW - at : lanes;
-        __m512 r[16];
-        load_plain_tile(gb, p.HW, at, k, r);
-        for (std::size_t i = 0; i < k; ++i) {
-          const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(yb + (at + i) * lanes), mu), is);
-          const __m512 gi = gradient(r, i, xhat, ga, be);
-          const __m512 centred = _mm512_sub_ps(_mm512_sub_ps(gi, mean_g), _mm512_mul_ps(xhat, mean_gx));
-          _mm512_storeu_ps(out + (at + i) * lanes, _mm512_mul_ps(scale, centred));
-        }
-      }
+      const __m512 ga = gamma ? _mm512_loadu_ps(gamma + g) : _mm512_set1_ps(1.0f);
+      const __m512 scale = _mm512_mul_ps(ga, _mm512_loadu_ps(inv_std + g));
+      const __m512 mean_g = _mm512_mul_ps(_mm512_loadu_ps(dbeta + g), inv_count);
+      const __m512 mean_gx = _mm512_mul_ps(_mm512_loadu_ps(dgamma + g), inv_count);
+      walk_gradients(b, y, gz, p, mean, inv_std, gamma, beta, relu, [&](std::size_t i, __m512 xhat, __m512 gi) {
+        const __m512 centred = _mm512_sub_ps(_mm512_sub_ps(gi, mean_g), _mm512_mul_ps(xhat, mean_gx));
+        _mm512_storeu_ps(out + i * lanes, _mm512_mul_ps(scale, centred));
+      });
     }
   });
 }

@@ -3,13 +3,8 @@
 #include <stdexcept>
 
 #ifdef TG_HAVE_DNNL
-#include <omp.h>
-
 #include <cmath>
 #include <cstring>
-#include <map>
-#include <mutex>
-#include <thread>
 
 #include "../../core/detail/cpu.hpp"
 #include "blocked_norm_avx512.hpp"
@@ -139,39 +134,16 @@ Key key_of(const std::vector<ChainLayer>& layers, int threads) {
   return key;
 }
 
-// Built chains by shape and thread count (null where oneDNN cannot chain one), as the
-// convolution cache keeps convolutions, and for the same reasons built on a thread of its own.
-class Cache {
- public:
-  std::shared_ptr<const Chain> find(const std::vector<ChainLayer>& layers) {
-    if (layers.empty()) return nullptr;
-    const int threads = caller_threads();
-    Key key = key_of(layers, threads);
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (const auto it = built_.find(key); it != built_.end()) return it->second;
-    if (built_.size() >= kMaxChains) built_.clear();
-    std::shared_ptr<const Chain> made;
-    std::thread builder([&made, &layers, threads] {
-      omp_set_num_threads(threads);
-      made = build(layers);
-    });
-    builder.join();
-    return built_[std::move(key)] = made;
-  }
-
- private:
-  static constexpr std::size_t kMaxChains = 64;
-  std::mutex mutex_;
-  std::map<Key, std::shared_ptr<const Chain>> built_;
-};
-
-Cache& cache() {
-  static Cache instance;
-  return instance;
+// Built chains (null where oneDNN cannot chain one), kept as the convolutions are.
+std::shared_ptr<const Chain> find(const std::vector<ChainLayer>& layers) {
+  if (layers.empty()) return nullptr;
+  static BuildCache<Key, Chain> cache;
+  const int threads = caller_threads();
+  return cache.find(key_of(layers, threads), threads, [&layers] { return build(layers); });
 }
 
 std::shared_ptr<const Chain> built(const std::vector<ChainLayer>& layers, const char* what) {
-  std::shared_ptr<const Chain> chain = cache().find(layers);
+  std::shared_ptr<const Chain> chain = find(layers);
   if (!chain) throw std::logic_error(std::string(what) + ": called for a chain dnnl_chains rejects");
   return chain;
 }
@@ -276,7 +248,7 @@ void normalize_backward_from_plain(const ChainLayer&, const ChainParameters&, co
 
 }  // namespace
 
-bool dnnl_chains(const std::vector<ChainLayer>& layers) { return cache().find(layers) != nullptr; }
+bool dnnl_chains(const std::vector<ChainLayer>& layers) { return find(layers) != nullptr; }
 
 std::shared_ptr<const ChainTape> dnnl_chain_forward(const std::vector<ChainLayer>& layers,
                                                     const std::vector<ChainParameters>& parameters, const float* x,

@@ -5,11 +5,8 @@
 #include <sys/mman.h>
 
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <new>
 #include <stdexcept>
-#include <thread>
 
 namespace tg::detail::dnnl_support {
 
@@ -123,46 +120,21 @@ Key key_of(const ConvPlan& p, int threads) {
           g.kernel_w, g.stride, g.padding, g.dilation, g.out_h,  g.out_w, static_cast<std::size_t>(threads)};
 }
 
-// Built primitives by shape and thread count (null where oneDNN has none for it). Creating one
-// takes milliseconds, a training step reuses the same few shapes; a program that runs many shapes
-// starts afresh past kMaxShapes (the primitives in use live on in their callers' shared_ptr).
-class Cache {
- public:
-  std::shared_ptr<const Convolution> find(const ConvPlan& p) {
-    const int threads = caller_threads();
-    const Key key = key_of(p, threads);
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (const auto it = built_.find(key); it != built_.end()) return it->second;
-    if (built_.size() >= kMaxShapes) built_.clear();
-    // Built on a thread of its own, so that what lives on (descriptors, generated code) comes from
-    // that thread's malloc arena: made in the middle of a training step, those small blocks split
-    // the main heap's large free blocks, and peak RSS grew by 30 MiB on fashion_resnet. The new
-    // thread starts with OpenMP's default thread count, so it is given the caller's.
-    std::shared_ptr<const Convolution> made;
-    std::thread builder([&made, &p, threads] {
-      omp_set_num_threads(threads);
-      for (const auto algorithm : {dnnl::algorithm::convolution_winograd, dnnl::algorithm::convolution_direct}) {
-        if (algorithm == dnnl::algorithm::convolution_winograd && !prefers_winograd(p)) continue;
-        try {
-          made = std::make_shared<const Convolution>(p, algorithm);
-          break;
-        } catch (const dnnl::error&) {
-          // unimplemented: the direct kernels, or else im2col, take it
-        }
-      }
-    });
-    builder.join();
-    return built_[key] = made;
+// Winograd where it is preferred and oneDNN has it, else the direct kernels; null where neither is.
+std::shared_ptr<const Convolution> build(const ConvPlan& p) {
+  for (const auto algorithm : {dnnl::algorithm::convolution_winograd, dnnl::algorithm::convolution_direct}) {
+    if (algorithm == dnnl::algorithm::convolution_winograd && !prefers_winograd(p)) continue;
+    try {
+      return std::make_shared<const Convolution>(p, algorithm);
+    } catch (const dnnl::error&) {
+      // unimplemented: the direct kernels, or else im2col, take it
+    }
   }
+  return nullptr;
+}
 
- private:
-  static constexpr std::size_t kMaxShapes = 64;
-  std::mutex mutex_;
-  std::map<Key, std::shared_ptr<const Convolution>> built_;
-};
-
-Cache& cache() {
-  static Cache instance;
+BuildCache<Key, Convolution>& cache() {
+  static BuildCache<Key, Convolution> instance;
   return instance;
 }
 
@@ -222,7 +194,8 @@ std::shared_ptr<const Convolution> convolution(const ConvPlan& p, bool any_width
   if (far_padding(g.height, g.out_h, g.kernel_h, g) < 0 || far_padding(g.width, g.out_w, g.kernel_w, g) < 0) {
     return nullptr;
   }
-  return cache().find(p);
+  const int threads = caller_threads();
+  return cache().find(key_of(p, threads), threads, [&p] { return build(p); });
 }
 
 }  // namespace tg::detail::dnnl_support
