@@ -94,7 +94,7 @@ std::vector<Variable<float>> inputs_of(const Variable<float>& x, const Layers<fl
 const float* data_or_null(const Variable<float>& v) { return v.defined() ? v.value().data() : nullptr; }
 
 detail::Gradients<float> fused_backward(const std::vector<detail::ChainLayer>& plan, const detail::ChainTape& tape,
-                                const std::vector<Variable<float>>& inputs, const Variable<float>& gy) {
+                                        const std::vector<Variable<float>>& inputs, const Variable<float>& gy) {
   const auto wanted = [](const Variable<float>& v) { return v.defined() && v.requires_grad(); };
   detail::Gradients<float> grads(inputs.size());
   const auto gradient_of = [&](std::size_t i) -> float* {
@@ -118,7 +118,7 @@ detail::Gradients<float> fused_backward(const std::vector<detail::ChainLayer>& p
 // Under create_graph: the layers one by one on the saved inputs (batch statistics, no running
 // update), differentiated with the graph recorded.
 detail::Gradients<float> recorded_backward(const Layers<float>& layers, const std::vector<Variable<float>>& inputs,
-                                   const Variable<float>& gy) {
+                                           const Variable<float>& gy) {
   const Variable<float> y = layer_by_layer(inputs[0], layers, /*update_running=*/false);
   std::vector<Variable<float>> targets;
   std::vector<std::size_t> at;
@@ -155,11 +155,7 @@ Variable<float> fused(const Variable<float>& x, const Layers<float>& layers, con
   if (!keep) return detail::record<float>("conv_batch_norm_chain", std::move(y), inputs, detail::saves_nothing(), nullptr);
 
   // The backward reads x and the parameters.
-  detail::Saves saves;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (i < 64) saves.inputs |= std::uint64_t{1} << i;
-    else saves.all_inputs = true;
-  }
+  const detail::Saves saves = detail::saves_all_inputs(inputs);
   std::vector<Variable<float>> captured = inputs;
   Layers<float> recompute = layers;
   return detail::record<float>(
